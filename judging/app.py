@@ -1,0 +1,90 @@
+"""The application factory: ``judging.app:create_app(settings)``.
+
+Everything with state (database engine, channels backend, stores) is built here, per app instance.
+Routes are split by audience, one router each, with the audience's guard on the router.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.stores.memory import MemoryStore
+from litestar.stores.registry import StoreRegistry
+from litestar.template.config import TemplateConfig
+
+from judging import __version__
+from judging.auth import AuthMiddleware, LoginLimiter
+from judging.db.engine import Database
+from judging.errors import http_exception_handler, internal_error_handler
+from judging.routes import display, judge, public, staff
+from judging.settings import Settings
+from live.channels import make_channels_plugin
+
+HERE = Path(__file__).parent
+log = logging.getLogger("podium")
+
+
+def make_stores(settings: Settings) -> StoreRegistry:
+    if settings.redis_url:
+        from litestar.stores.redis import RedisStore
+
+        root = RedisStore.with_client(url=settings.redis_url, namespace="podium")
+        return StoreRegistry(default_factory=root.with_namespace)
+    return StoreRegistry(default_factory=lambda _name: MemoryStore())
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = (settings or Settings.from_env()).with_secret()
+    db = Database(settings)
+    stores = make_stores(settings)
+    channels = make_channels_plugin(settings.redis_url)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await db.dispose()
+
+    state = State({
+        "settings": settings,
+        "db": db,
+        "login_limiter": LoginLimiter(
+            stores.get("login_attempts"), settings.login_max_failures, settings.login_window_seconds
+        ),
+    })
+    return Litestar(
+        route_handlers=[
+            public.router,
+            staff.router,
+            judge.router,
+            display.router,
+            create_static_files_router(path="/static", directories=[HERE / "static"], include_in_schema=False),
+        ],
+        plugins=[channels],
+        stores=stores,
+        state=state,
+        lifespan=[lifespan],
+        middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/static/", "^/schema"])],
+        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(
+            title="Podium", version=__version__, path="/schema", render_plugins=[ScalarRenderPlugin()],
+            description="Judging and scoring for live presentation contests.",
+        ),
+        exception_handlers={HTTPException: http_exception_handler, Exception: internal_error_handler},
+        compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
+        request_max_body_size=20 * 1024 * 1024,
+        debug=settings.debug,
+    )

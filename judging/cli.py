@@ -1,0 +1,249 @@
+"""The ``podium`` command (also ``python -m judging``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import select
+
+from judging.settings import Settings, SettingsError
+
+
+def _settings() -> Settings:
+    return Settings.from_env().with_secret()
+
+
+def _run_db(settings: Settings, fn: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Run ``fn(session)`` in one write transaction against the configured database."""
+    from judging.db.engine import Database
+
+    async def main() -> Any:
+        db = Database(settings, null_pool=True)
+        try:
+            async with db.write() as session:
+                return await fn(session)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
+
+
+# ------------------------------------------------------------------------------------------ commands
+def cmd_db(args: argparse.Namespace) -> int:
+    from judging import migrate
+
+    settings = _settings()
+    if args.action == "upgrade":
+        migrate.upgrade(settings, args.revision or "head")
+        print(f"database at revision {migrate.current_revision(settings)} ({_where(settings)})")
+    elif args.action == "downgrade":
+        if not args.revision:
+            print("podium db downgrade needs a revision, e.g. 'base' or '-1'", file=sys.stderr)
+            return 2
+        migrate.downgrade(settings, args.revision)
+        print(f"database at revision {migrate.current_revision(settings)}")
+    else:
+        current, head = migrate.current_revision(settings), migrate.head_revision(settings)
+        print(f"current: {current or '(empty database)'}  head: {head}  ({_where(settings)})")
+        return 0 if current == head else 1
+    return 0
+
+
+def _where(settings: Settings) -> str:
+    url = settings.db_url
+    return url.split("@")[-1] if "@" in url else url
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from judging import migrate
+    from judging.demo import contest_count, seed_demo
+
+    settings = _settings()
+    migrate.upgrade(settings)
+
+    async def seed(session: Any) -> str:
+        if args.if_empty and await contest_count(session):
+            return "the database already holds a contest: demo not loaded"
+        contest = await seed_demo(session, seed=args.seed)
+        return f"demo contest {contest.id} loaded: {contest.name}"
+
+    print(_run_db(settings, seed))
+    return 0
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from judging import accounts
+    from judging.audit import record
+    from judging.db.models import Account, RoleGrant
+
+    settings = _settings()
+    base = settings.base_url
+
+    async def run(session: Any) -> str:
+        secret = settings.secret
+        if args.action == "setup-link":
+            raw = await accounts.new_owner_setup_token(session, secret)
+            if raw is None:
+                return "an owner exists already; the owner invites staff from the staff pages"
+            record(session, None, "account.setup_link", target="owner")
+            return "owner setup link (valid once, 3 days): " + accounts.setup_url(base, raw)
+        if args.action == "invite-staff":
+            account, raw = await accounts.invite_staff(session, secret, args.name)
+            record(session, None, "account.invite", target=f"account:{account.id}", display_name=args.name)
+            return f"staff account {account.id} ({args.name}); setup link: {accounts.setup_url(base, raw)}"
+        if args.action == "list":
+            rows = (await session.execute(select(Account).order_by(Account.id))).scalars().all()
+            grants = (await session.execute(select(RoleGrant))).scalars().all()
+            lines = []
+            for a in rows:
+                roles = ",".join(sorted({g.role + (f"@venue{g.venue_id}" if g.venue_id else "")
+                                         for g in grants if g.account_id == a.id}))
+                lines.append(f"{a.id:5d}  {a.display_name:<16} {a.username or '-':<14} {roles}")
+            return "\n".join(lines) or "no accounts"
+        account = await session.get(Account, args.account_id)
+        if account is None:
+            raise SystemExit(f"there is no account {args.account_id}")
+        if args.action == "link":
+            raw = await accounts.reissue_login_link(session, secret, account.id)
+            record(session, None, "token.reissue", target=f"account:{account.id}", reason="podium users link")
+            return f"login link for {account.display_name} (earlier ones revoked): {accounts.link_url(base, raw)}"
+        n = await accounts.revoke_tokens(session, account.id)
+        record(session, None, "token.revoke", target=f"account:{account.id}", reason="podium users revoke")
+        return f"revoked {n} token(s) of {account.display_name}"
+
+    from judging import migrate
+
+    migrate.upgrade(settings)
+    print(_run_db(settings, run))
+    return 0
+
+
+def cmd_links(_args: argparse.Namespace) -> int:
+    """Print what a newcomer opens: the owner setup link, one judge's link and one venue screen's link."""
+    from judging import accounts
+    from judging.audit import record
+    from judging.db.models import Account, RoleGrant, Venue
+
+    settings = _settings()
+    base = settings.base_url
+
+    async def run(session: Any) -> list[str]:
+        out = [f"Podium is at {base}/"]
+        raw = await accounts.new_owner_setup_token(session, settings.secret)
+        if raw:
+            out.append(f"  owner setup (choose your password, once): {accounts.setup_url(base, raw)}")
+        else:
+            out.append(f"  staff login: {base}/login")
+        judge = (await session.execute(
+            select(Account, Venue).join(RoleGrant, RoleGrant.account_id == Account.id)
+            .join(Venue, Venue.id == RoleGrant.venue_id).where(RoleGrant.role == "judge")
+            .order_by(Account.id).limit(1))).first()
+        if judge:
+            raw = await accounts.add_login_link(session, settings.secret, judge[0].id)
+            record(session, None, "token.issue", target=f"account:{judge[0].id}", reason="make run demo link")
+            out.append(f"  judge {judge[0].display_name} ({judge[1].name}): {accounts.link_url(base, raw)}")
+        screen = (await session.execute(
+            select(Account, Venue).join(RoleGrant, RoleGrant.account_id == Account.id)
+            .join(Venue, Venue.id == RoleGrant.venue_id).where(RoleGrant.role == "display")
+            .order_by(Account.id).limit(1))).first()
+        if screen:
+            raw = await accounts.add_login_link(session, settings.secret, screen[0].id)
+            record(session, None, "token.issue", target=f"account:{screen[0].id}", reason="make run demo link")
+            out.append(f"  venue screen ({screen[1].name}): {accounts.link_url(base, raw)}")
+        out.append(f"  API documentation: {base}/schema")
+        return out
+
+    print("\n".join(_run_db(settings, run)), flush=True)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from judging import migrate
+
+    overrides: dict[str, Any] = {}
+    if args.host:
+        overrides["host"] = args.host
+    if args.port:
+        overrides["port"] = args.port
+    if args.workers:
+        overrides["workers"] = args.workers
+    settings = Settings.from_env(**overrides).with_secret()
+    if settings.is_sqlite:
+        migrate.upgrade(settings)
+    elif migrate.current_revision(settings) != migrate.head_revision(settings):
+        print("the PostgreSQL database is not at the latest revision: run 'podium db upgrade' first",
+              file=sys.stderr)
+        return 1
+    if args.links:
+        cmd_links(args)
+    import os
+
+    # Worker processes rebuild Settings from the environment: pass the command-line choices on.
+    os.environ.update({"PODIUM_HOST": settings.host, "PODIUM_PORT": str(settings.port),
+                       "PODIUM_WORKERS": str(settings.workers), "PODIUM_SECRET": settings.secret})
+    uvicorn.run(
+        "judging.app:create_app", factory=True, host=settings.host, port=settings.port,
+        workers=settings.workers, ws="websockets-sansio", log_level=settings.log_level.lower(),
+        proxy_headers=False, timeout_graceful_shutdown=5,
+    )
+    return 0
+
+
+# ------------------------------------------------------------------------------------------ parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="podium", description="Podium: judging and scoring for live contests.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="migrate (SQLite) and serve the web application")
+    p.add_argument("--host", help="address to listen on (default PODIUM_HOST or 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default PODIUM_PORT or 8000)")
+    p.add_argument("--workers", type=int, help="server processes; more than 1 needs PostgreSQL and Redis")
+    p.add_argument("--links", action="store_true", help="print the owner setup link and demo login links first")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("db", help="database migrations")
+    p.add_argument("action", choices=["upgrade", "downgrade", "current"])
+    p.add_argument("revision", nargs="?", help="target revision (upgrade: default head; downgrade: e.g. -1, base)")
+    p.set_defaults(func=cmd_db)
+
+    p = sub.add_parser("demo", help="load a demo contest (3 venues x 5 judges, 30 entries, initial reviews)")
+    p.add_argument("--if-empty", action="store_true", help="only when the database holds no contest yet")
+    p.add_argument("--seed", type=int, default=2024, help="random seed of the demo data")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("users", help="accounts and login tokens")
+    usub = p.add_subparsers(dest="action", required=True)
+    usub.add_parser("setup-link", help="print a one-time owner setup link (only while no owner exists)")
+    q = usub.add_parser("invite-staff", help="create a staff account and print its one-time setup link")
+    q.add_argument("name")
+    usub.add_parser("list", help="list accounts and roles")
+    q = usub.add_parser("link", help="issue a new login link for an account (revokes its earlier links)")
+    q.add_argument("account_id", type=int)
+    q = usub.add_parser("revoke", help="revoke every login link and session of an account")
+    q.add_argument("account_id", type=int)
+    p.set_defaults(func=cmd_users)
+
+    p = sub.add_parser("links", help="print the owner setup link and one judge and one screen login link")
+    p.set_defaults(func=cmd_links)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except SettingsError as exc:
+        print(f"podium: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""Engine and transactions.
+
+SQLite is configured on every connection the app opens (WAL, busy_timeout, foreign keys, synchronous) and
+write transactions start with ``BEGIN IMMEDIATE`` behind one in-process lock: one writer, FIFO, no
+``SQLITE_BUSY`` from lock upgrades. PostgreSQL needs none of that. Services use ``db.read()`` or
+``db.write()``; ``write()`` commits before it returns, so a caller acknowledges only committed data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from judging.settings import Settings
+
+WRITE_OPTION = "podium_write"
+
+
+def sqlite_pragmas(settings: Settings) -> tuple[str, ...]:
+    return (
+        "journal_mode=WAL",
+        "busy_timeout=10000",
+        "foreign_keys=ON",
+        f"synchronous={settings.sqlite_synchronous.upper()}",
+    )
+
+
+def make_engine(settings: Settings, *, null_pool: bool = False) -> AsyncEngine:
+    url = settings.db_url
+    kwargs: dict[str, Any] = {}
+    if null_pool:
+        kwargs["poolclass"] = NullPool
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 10}, **kwargs)
+        pragmas = sqlite_pragmas(settings)
+
+        # No isinstance() check on the connection: under aiosqlite it is an adapter, not sqlite3.Connection,
+        # and such a check would silently skip the pragmas (tests/db/test_sqlite.py proves they apply).
+        @event.listens_for(engine.sync_engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # the driver stops issuing its own BEGIN; we do it below
+            cursor = dbapi_conn.cursor()
+            for pragma in pragmas:
+                cursor.execute(f"PRAGMA {pragma}")
+            cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            write = conn.get_execution_options().get(WRITE_OPTION, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    if not null_pool:
+        kwargs.update(pool_size=10, max_overflow=10)
+    return create_async_engine(url, **kwargs)
+
+
+class Database:
+    """The app's engine, session factory and (on SQLite) its single-writer lock."""
+
+    def __init__(self, settings: Settings, *, null_pool: bool = False) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings, null_pool=null_pool)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.is_sqlite = settings.is_sqlite
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads; its transaction is rolled back at the end."""
+        async with self.sessionmaker() as session:
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction: ``BEGIN IMMEDIATE`` on SQLite (one writer at a time), committed on exit.
+
+        An exception inside the block rolls everything back and propagates.
+        """
+        if self._write_lock is not None:
+            async with self._write_lock, self._write_session() as session:
+                yield session
+        else:
+            async with self._write_session() as session:
+                yield session
+
+    @asynccontextmanager
+    async def _write_session(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessionmaker() as session:
+            await session.connection(execution_options={WRITE_OPTION: True})
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

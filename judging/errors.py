@@ -1,0 +1,94 @@
+"""Structured errors: every API error is ``{"error": {"code", "message", "detail"}}`` with a message a person
+can act on. HTML page requests get a redirect to the login page (401) or a plain error page."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+log = logging.getLogger("podium.errors")
+
+
+class PodiumError(HTTPException):
+    """A domain error with a stable machine-readable ``code``."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None, status_code: int = 400,
+                 detail: Any = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail=message, status_code=status_code, headers=headers, extra=detail)
+        self.code = code or self.code
+        self.message = message
+        self.payload = detail
+
+
+def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "detail": detail}}
+
+
+def _wants_html(request: Request[Any, Any, Any]) -> bool:
+    if request.url.path.startswith("/api/"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+_CODES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
+          405: "method_not_allowed", 409: "conflict", 413: "too_large", 429: "rate_limited"}
+
+
+def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    if isinstance(exc, NotAuthorizedException) and _wants_html(request):
+        return Redirect(path=f"/login?next={request.url.path}")
+    if isinstance(exc, PodiumError):
+        body = error_body(exc.code, exc.message, exc.payload)
+    elif isinstance(exc, ValidationException):
+        body = error_body("invalid_request", "The request is not valid: " + _validation_summary(exc.extra),
+                          exc.extra)
+    else:
+        code = _CODES.get(status, "error")
+        message = exc.detail or code
+        if isinstance(exc, PermissionDeniedException) and message == "Forbidden":
+            message = "You are not allowed to do this with the account you are logged in with."
+        body = error_body(code, message)
+    if _wants_html(request):
+        html = (f"<!doctype html><meta charset=utf-8><title>{status}</title>"
+                f"<body style='font-family:sans-serif;padding:2em'><h1>{status}</h1>"
+                f"<p>{_escape(body['error']['message'])}</p><p><a href='/'>Podium</a></p>")
+        return Response(html, status_code=status, media_type=MediaType.HTML, headers=exc.headers or {})
+    return Response(body, status_code=status, media_type=MediaType.JSON, headers=exc.headers or {})
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return Response(
+        error_body("internal_error", "Something went wrong on the server; it has been logged. Try again."),
+        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
+        media_type=MediaType.JSON,
+    )
+
+
+def _validation_summary(extra: Any) -> str:
+    if isinstance(extra, list) and extra:
+        parts = []
+        for item in extra[:5]:
+            if isinstance(item, dict):
+                key = item.get("key") or item.get("source") or ""
+                parts.append(f"{key}: {item.get('message', '')}".strip(": "))
+        if parts:
+            return "; ".join(parts)
+    return "check the fields and their types"
+
+
+def _escape(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

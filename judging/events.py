@@ -1,0 +1,44 @@
+"""Writing to the event log (the outbox) inside the caller's transaction.
+
+Sequence numbers come from the single ``event_counter`` row, incremented with ``UPDATE ... RETURNING``: the
+row lock is held until commit, so seqs are gap-free and become visible in order on PostgreSQL too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from judging.db.models import Event, EventCounter
+
+
+async def ensure_counter(session: AsyncSession) -> None:
+    if (await session.execute(select(EventCounter.id))).first() is None:
+        await session.execute(insert(EventCounter).values(id=1, last_seq=0))
+
+
+async def append_event(
+    session: AsyncSession, kind: str, payload: dict[str, Any], *,
+    contest_id: int | None = None, venue_id: int | None = None,
+) -> Event:
+    result = await session.execute(
+        update(EventCounter).where(EventCounter.id == 1)
+        .values(last_seq=EventCounter.last_seq + 1).returning(EventCounter.last_seq)
+    )
+    seq = result.scalar_one_or_none()
+    if seq is None:
+        await ensure_counter(session)
+        return await append_event(session, kind, payload, contest_id=contest_id, venue_id=venue_id)
+    event = Event(seq=seq, kind=kind, payload=payload, contest_id=contest_id, venue_id=venue_id)
+    session.add(event)
+    await session.flush()
+    return event
+
+
+def after_commit(app: Any) -> None:
+    """Tell the app's event publisher that new events were committed (call after ``db.write()`` exits)."""
+    waker = getattr(app.state, "events_committed", None)
+    if waker is not None:
+        waker.set()

@@ -1,0 +1,246 @@
+"""Staff routes (association staff and the owner): contests overview, people and login links, audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+import segno
+from litestar import Request, Router, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from judging.accounts import invite_staff, link_url, reissue_login_link, revoke_tokens, setup_url
+from judging.audit import record
+from judging.auth import Principal, requires_owner, requires_staff
+from judging.db.models import Account, AuditLog, Contest, Entry, PanelMember, Person, RoleGrant, Venue
+from judging.errors import PodiumError
+from judging.web import client_ip, principal_of, render
+
+
+class ContestSummary(msgspec.Struct):
+    id: int
+    name: str
+    year: int
+    venues: int
+    entries: int
+    people: int
+
+
+class LinkOut(msgspec.Struct):
+    account_id: int
+    url: str
+
+
+class Revoked(msgspec.Struct):
+    account_id: int
+    revoked_tokens: int
+
+
+class InviteIn(msgspec.Struct, forbid_unknown_fields=True):
+    display_name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class InviteOut(msgspec.Struct):
+    account_id: int
+    setup_url: str
+
+
+class AuditRow(msgspec.Struct):
+    id: int
+    at: datetime
+    account_id: int | None
+    who: str
+    action: str
+    contest_id: int | None
+    entry_id: int | None
+    target: str
+    reason: str
+    detail: dict[str, Any]
+    ip: str
+
+
+class ReasonForm(msgspec.Struct):
+    reason: str = ""
+    back: str = ""
+
+
+def _me(request: Request[Any, Any, Any]) -> Principal:
+    p = principal_of(request)
+    assert p is not None  # the router's guard guarantees it
+    return p
+
+
+async def _contest_summaries(session: Any) -> list[ContestSummary]:
+    contests = (await session.execute(select(Contest).order_by(Contest.year.desc(), Contest.id))).scalars().all()
+    out = []
+    for c in contests:
+        venues = await session.scalar(select(func.count(Venue.id)).where(Venue.contest_id == c.id))
+        entries = await session.scalar(select(func.count(Entry.id)).where(Entry.contest_id == c.id))
+        people = await session.scalar(select(func.count(Person.id)).where(Person.contest_id == c.id))
+        out.append(ContestSummary(c.id, c.name, c.year, venues or 0, entries or 0, people or 0))
+    return out
+
+
+@get("/api/staff/contests", summary="List contests", tags=["staff"])
+async def list_contests(request: Request[Any, Any, Any]) -> list[ContestSummary]:
+    async with request.app.state.db.read() as session:
+        return await _contest_summaries(session)
+
+
+async def _account_or_404(session: Any, account_id: int) -> Account:
+    account = await session.get(Account, account_id)
+    if account is None:
+        raise PodiumError(f"There is no account {account_id}.", code="not_found", status_code=404)
+    return account
+
+
+async def _reissue(request: Request[Any, Any, Any], account_id: int, reason: str) -> tuple[Account, str]:
+    state = request.app.state
+    async with state.db.write() as session:
+        account = await _account_or_404(session, account_id)
+        roles = {r.role for r in (await session.execute(
+            select(RoleGrant).where(RoleGrant.account_id == account_id))).scalars()}
+        if roles & {"owner", "staff"}:
+            raise PodiumError("Staff accounts log in with a password, not a login link.", code="not_allowed",
+                              status_code=409)
+        raw = await reissue_login_link(session, state.settings.secret, account_id)
+        record(session, _me(request), "token.reissue", target=f"account:{account_id}", reason=reason,
+               ip=client_ip(request))
+    return account, link_url(state.settings.base_url, raw)
+
+
+async def _revoke(request: Request[Any, Any, Any], account_id: int, reason: str) -> int:
+    async with request.app.state.db.write() as session:
+        await _account_or_404(session, account_id)
+        if account_id == _me(request).account_id:
+            raise PodiumError("You cannot revoke your own access.", code="not_allowed", status_code=409)
+        n = await revoke_tokens(session, account_id)
+        record(session, _me(request), "token.revoke", target=f"account:{account_id}", reason=reason,
+               ip=client_ip(request), revoked=n)
+    return n
+
+
+@post("/api/staff/accounts/{account_id:int}/login-link", summary="Reissue a personal login link", tags=["staff"],
+      status_code=200)
+async def reissue_link_api(request: Request[Any, Any, Any], account_id: int) -> LinkOut:
+    """Revokes the account's earlier links and sessions and returns a new login link (for its QR code)."""
+    _, url = await _reissue(request, account_id, "")
+    return LinkOut(account_id, url)
+
+
+@post("/api/staff/accounts/{account_id:int}/revoke", summary="Revoke all tokens of an account", tags=["staff"],
+      status_code=200)
+async def revoke_api(request: Request[Any, Any, Any], account_id: int) -> Revoked:
+    return Revoked(account_id, await _revoke(request, account_id, ""))
+
+
+@post("/api/staff/invitations", summary="Invite a staff member (owner only)", tags=["staff"],
+      guards=[requires_owner])
+async def invite_api(request: Request[Any, Any, Any], data: InviteIn) -> InviteOut:
+    """Creates a staff account without a password; the returned one-time link lets its owner choose one."""
+    state = request.app.state
+    async with state.db.write() as session:
+        account, raw = await invite_staff(session, state.settings.secret, data.display_name.strip())
+        record(session, _me(request), "account.invite", target=f"account:{account.id}", ip=client_ip(request),
+               display_name=account.display_name)
+    return InviteOut(account.id, setup_url(state.settings.base_url, raw))
+
+
+async def _audit_rows(session: Any, who: int | None, action: str | None, entry_id: int | None,
+                      since: datetime | None, until: datetime | None, limit: int) -> list[AuditRow]:
+    stmt = select(AuditLog, Account.display_name).outerjoin(Account, Account.id == AuditLog.account_id)
+    if who is not None:
+        stmt = stmt.where(AuditLog.account_id == who)
+    if action:
+        stmt = stmt.where(AuditLog.action.startswith(action))
+    if entry_id is not None:
+        stmt = stmt.where(AuditLog.entry_id == entry_id)
+    if since is not None:
+        stmt = stmt.where(AuditLog.at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditLog.at <= until)
+    stmt = stmt.order_by(AuditLog.id.desc()).limit(limit)
+    return [
+        AuditRow(a.id, a.at, a.account_id, name or "", a.action, a.contest_id, a.entry_id, a.target, a.reason,
+                 a.detail or {}, a.ip)
+        for a, name in (await session.execute(stmt)).all()
+    ]
+
+
+@get("/api/staff/audit", summary="Audit log", tags=["staff"])
+async def audit_api(
+    request: Request[Any, Any, Any], who: int | None = None, action: str | None = None,
+    entry_id: int | None = None, since: datetime | None = None, until: datetime | None = None,
+    limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 200,
+) -> list[AuditRow]:
+    async with request.app.state.db.read() as session:
+        return await _audit_rows(session, who, action, entry_id, since, until, limit)
+
+
+# ---------------------------------------------------------------------------------------------- pages
+@get("/staff", include_in_schema=False)
+async def staff_home(request: Request[Any, Any, Any]) -> Template:
+    async with request.app.state.db.read() as session:
+        contests = await _contest_summaries(session)
+    return render(request, "staff/home.html", contests=contests)
+
+
+@get("/staff/contests/{contest_id:int}/people", include_in_schema=False)
+async def people_page(request: Request[Any, Any, Any], contest_id: int) -> Template:
+    async with request.app.state.db.read() as session:
+        contest = await session.get(Contest, contest_id)
+        if contest is None:
+            raise PodiumError(f"There is no contest {contest_id}.", code="not_found", status_code=404)
+        venues = {v.id: v for v in (await session.execute(
+            select(Venue).where(Venue.contest_id == contest_id))).scalars()}
+        accounts = (await session.execute(
+            select(Account).options(selectinload(Account.roles))
+            .join(RoleGrant, RoleGrant.account_id == Account.id)
+            .where(RoleGrant.contest_id == contest_id).distinct().order_by(Account.id)
+        )).scalars().all()
+        chiefs = {(m.venue_id, m.person_id) for m in (await session.execute(
+            select(PanelMember).where(PanelMember.is_chief))).scalars()}
+    return render(request, "staff/people.html", contest=contest, accounts=accounts, venues=venues,
+                  chiefs=chiefs, issued=None)
+
+
+@post("/staff/accounts/{account_id:int}/reissue", include_in_schema=False)
+async def reissue_page(
+    request: Request[Any, Any, Any], account_id: int,
+    data: Annotated[ReasonForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Template:
+    account, url = await _reissue(request, account_id, data.reason)
+    qr = segno.make(url, error="m").svg_inline(scale=5)
+    return render(request, "staff/link_issued.html", account=account, url=url, qr=qr, back=data.back)
+
+
+@post("/staff/accounts/{account_id:int}/revoke", include_in_schema=False)
+async def revoke_page(
+    request: Request[Any, Any, Any], account_id: int,
+    data: Annotated[ReasonForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Redirect:
+    await _revoke(request, account_id, data.reason)
+    back = data.back if data.back.startswith("/staff") else "/staff"
+    return Redirect(back)
+
+
+@get("/staff/audit", include_in_schema=False)
+async def audit_page(request: Request[Any, Any, Any], action: str | None = None,
+                     entry_id: int | None = None, who: int | None = None) -> Template:
+    async with request.app.state.db.read() as session:
+        rows = await _audit_rows(session, who, action, entry_id, None, None, 500)
+    return render(request, "staff/audit.html", rows=rows, action=action or "", entry_id=entry_id, who=who)
+
+
+router = Router(
+    path="/",
+    route_handlers=[list_contests, reissue_link_api, revoke_api, invite_api, audit_api, staff_home, people_page,
+                    reissue_page, revoke_page, audit_page],
+    guards=[requires_staff],
+    tags=["staff"],
+)

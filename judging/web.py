@@ -1,0 +1,55 @@
+"""Helpers shared by the page handlers: rendering with the request's locale, cookies, client address."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import Cookie
+from litestar.response import Template
+
+from judging import __version__
+from judging.auth import SESSION_COOKIE, SESSION_DAYS, Principal
+from judging.i18n import LANG_COOKIE, Translator, pick_locale
+
+
+def principal_of(request: Request[Any, Any, Any]) -> Principal | None:
+    user = request.scope.get("user")
+    return user if isinstance(user, Principal) else None
+
+
+def translator_for(request: Request[Any, Any, Any]) -> Translator:
+    p = principal_of(request)
+    locale = pick_locale(
+        request.query_params.get("lang"), request.cookies.get(LANG_COOKIE), p.locale if p else None,
+        request.app.state.settings.default_locale,
+    )
+    return Translator(locale)
+
+
+def render(request: Request[Any, Any, Any], template: str, status_code: int = 200, **context: Any) -> Template:
+    t = translator_for(request)
+    cookies = []
+    lang = request.query_params.get("lang")
+    if lang and lang == t.locale:
+        cookies.append(Cookie(key=LANG_COOKIE, value=lang, max_age=365 * 86400, samesite="lax"))
+    ctx = {
+        "_": t.gettext, "t": t, "locale": t.locale, "user": principal_of(request), "version": __version__,
+        "path": request.url.path, "settings": request.app.state.settings,
+    }
+    ctx.update(context)
+    return Template(template_name=template, context=ctx, status_code=status_code, cookies=cookies)
+
+
+def session_cookie(raw: str) -> Cookie:
+    # Not "secure": venues run plain http on a LAN. HttpOnly + SameSite=Lax keep scripts and other sites out.
+    return Cookie(key=SESSION_COOKIE, value=raw, httponly=True, samesite="lax", max_age=SESSION_DAYS * 86400,
+                  path="/")
+
+
+def clear_session_cookie() -> Cookie:
+    return Cookie(key=SESSION_COOKIE, value="", max_age=0, expires=0, path="/", httponly=True, samesite="lax")
+
+
+def client_ip(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else ""
