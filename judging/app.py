@@ -28,7 +28,7 @@ from judging import __version__
 from judging.auth import AuthMiddleware, LoginLimiter
 from judging.db.engine import Database
 from judging.errors import http_exception_handler, internal_error_handler
-from judging.routes import display, judge, public, staff
+from judging.routes import routers
 from judging.settings import Settings
 from live.channels import make_channels_plugin
 
@@ -67,10 +67,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     })
     return Litestar(
         route_handlers=[
-            public.router,
-            staff.router,
-            judge.router,
-            display.router,
+            *routers(),
             create_static_files_router(path="/static", directories=[HERE / "static"], include_in_schema=False),
         ],
         plugins=[channels],

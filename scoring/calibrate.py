@@ -184,7 +184,7 @@ def calibrate(
     min_for_trim: int = 5,
     random_assignment: bool = False,
     robust: bool = True,
-    huber_k: float = 1.5,
+    huber_k: float = 2.0,
     per_judge_noise: bool = True,
     noise_prior_df: float = 4.0,
     scale: bool = True,
@@ -195,8 +195,9 @@ def calibrate(
     moderation: str = "auto",
     moderation_z: float = 2.0,
     shrink_entries: bool = False,
+    judge_prior: str = "flat",
     max_iter: int = 60,
-    tol: float = 1e-4,
+    tol: float = 1e-3,
 ) -> Calibration:
     """Turn one stage's judge scores into one calibrated score per entry.
 
@@ -282,6 +283,8 @@ def calibrate(
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if judge_prior not in ("flat", "gaussian"):
+        raise ValueError(f"judge_prior must be 'flat' or 'gaussian', got {judge_prior!r}")
     if moderation not in ("auto", "always", "off"):
         raise ValueError(f"moderation must be 'auto', 'always' or 'off', got {moderation!r}")
     a = obs.active()
@@ -319,6 +322,7 @@ def calibrate(
             scale_min=scale_min_entries,
             venue_effects=venue_effects,
             shrink_entries=shrink_entries,
+            judge_prior=judge_prior,
             max_iter=max_iter,
             tol=tol,
         )
@@ -599,6 +603,31 @@ def _additive_fit(base: _Base) -> Calibration:
 _HUBER_C: dict[float, float] = {}
 
 
+def _shrunk_judge_variance(ss: FloatArray, df: FloatArray, pooled: float, nu0: float) -> FloatArray:
+    """Empirical-Bayes per-judge noise variances, shrunk on the log scale.
+
+    ``l_j = log(ss_j / df_j)`` has sampling variance about ``2 / df_j``; the spread of
+    true log-variances is ``tau^2 = max(0, var(l) - mean(2/df))`` (method of moments),
+    and each ``l_j`` is shrunk toward the pooled log-variance by precision weighting,
+    with at least ``nu0`` pseudo-degrees of freedom of prior. If judges look equally
+    noisy (``tau^2 = 0``) every judge gets the pooled variance.
+    """
+    ok = df > 1.0
+    out = np.full(ss.shape, pooled)
+    if ok.sum() < 3:
+        return out
+    lj = np.log(np.maximum(ss[ok] / df[ok], 1e-300))
+    sv = 2.0 / df[ok]
+    lp = np.log(pooled)
+    tau2 = max(float(np.var(lj) - np.mean(sv)), 0.0)
+    prior_prec = max(1.0 / tau2 if tau2 > 0 else np.inf, nu0 / 2.0)
+    if not np.isfinite(prior_prec):
+        return out
+    post = (lj / sv + lp * prior_prec) / (1.0 / sv + prior_prec)
+    out[ok] = np.exp(post)
+    return np.clip(out, 0.25 * pooled, 25.0 * pooled)
+
+
 def _calibrated_fit(
     base: _Base,
     *,
@@ -610,6 +639,7 @@ def _calibrated_fit(
     scale_min: int,
     venue_effects: bool | None,
     shrink_entries: bool,
+    judge_prior: str,
     max_iter: int,
     tol: float,
 ) -> Calibration:
@@ -639,7 +669,8 @@ def _calibrated_fit(
     sig2_pool = float(np.var(sysm.yc)) * 0.25 + 1e-9
     mu, th, D, diag = _solve(sysm, w, x, np.full(nth, 1e-6 / sig2_pool), 0.0, np.zeros(nth), maxiter=300)
     r = sysm.yc - mu[e] - sysm.tsum(th)
-    sig2_pool = max(float(r @ r) / max(n - ne - nj, 1), 1e-6 * float(np.var(sysm.yc)) + 1e-12)
+    n_used = int(has_j.sum()) + int((np.bincount(e, minlength=ne) > 0).sum())
+    sig2_pool = max(float(r @ r) / max(n - n_used, 1), 1e-6 * float(np.var(sysm.yc)) + 1e-12)
     sb2 = max(float(np.var(th[:nj][has_j])), 0.05 * sig2_pool)
     sc2 = sb2
     sa2 = 0.04
@@ -652,7 +683,7 @@ def _calibrated_fit(
     for it in range(1, max_iter + 1):
         w = hub / sig2_j[j]
         x = a_j[j]
-        prec = np.full(nth, 1.0 / sb2)
+        prec = np.full(nth, 1.0 / sb2 if judge_prior == "gaussian" else 1e-8 / sig2_pool)
         if use_venue:
             prec[nj:] = 1.0 / sc2
         prec_mu = 1.0 / sm2 if shrink_entries else 0.0
@@ -664,11 +695,15 @@ def _calibrated_fit(
             wj = hub / sig2_j[j]
             sxx = np.bincount(j, wj * mu_f[e] ** 2, nj)
             sxy = np.bincount(j, wj * mu_f[e] * (sysm.yc - t_obs), nj)
-            va = 1.0 / (sxx + 1.0 / sa2)
-            a_new = (sxy + 1.0 / sa2) * va
+            # sigma_a^2 by the method of moments on the unshrunk slopes (EM is sublinear near 0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                a_ols = sxy / sxx
+            el = scale_ok & (sxx > 0)
+            if el.any():
+                sa2 = float(np.clip(np.mean((a_ols[el] - 1.0) ** 2 - 1.0 / sxx[el]), 1e-4, 1.0))
+            a_new = (sxy + 1.0 / sa2) / (sxx + 1.0 / sa2)
             a_new = np.where(scale_ok, np.clip(a_new, 0.2, 5.0), 1.0)
             a_new = np.where(scale_ok, a_new / np.exp(np.mean(np.log(a_new[scale_ok]))), 1.0)
-            sa2 = float(np.clip(np.mean((a_new[scale_ok] - 1.0) ** 2 + va[scale_ok]), 1e-4, 1.0))
             a_j = a_new
             x = a_j[j]
         r = sysm.yc - x * mu_f[e] - t_obs
@@ -680,7 +715,11 @@ def _calibrated_fit(
             lev = lev + w * vth[sysm.cols[:, 1]]
         lev = np.clip(lev, 0.0, 0.99)
         # variance components (EM, mean-field)
-        sb2 = max(float(np.mean(th[:nj][has_j] ** 2 + vth[:nj][has_j])), 1e-4 * sig2_pool)
+        if judge_prior == "gaussian":
+            sb2 = max(float(np.mean(th[:nj][has_j] ** 2 + vth[:nj][has_j])), 1e-4 * sig2_pool)
+        else:  # reported only: spread of the estimates minus their sampling variance
+            bc = th[:nj][has_j] - np.mean(th[:nj][has_j])
+            sb2 = max(float(np.mean(bc**2 - vth[:nj][has_j])), 1e-4 * sig2_pool)
         if use_venue:
             sc2 = max(float(np.mean(th[nj:] ** 2 + vth[nj:])), 1e-4 * sig2_pool)
         if shrink_entries:
@@ -691,8 +730,7 @@ def _calibrated_fit(
         num = hub * r * r / ck
         sig2_pool = max(float(num.sum() / df_obs.sum()), 1e-12)
         if per_judge_noise:
-            sig2_j = (np.bincount(j, num, nj) + nu0 * sig2_pool) / (np.bincount(j, df_obs, nj) + nu0)
-            sig2_j = np.clip(sig2_j, 0.25 * sig2_pool, 25.0 * sig2_pool)
+            sig2_j = _shrunk_judge_variance(np.bincount(j, num, nj), np.bincount(j, df_obs, nj), sig2_pool, nu0)
         else:
             sig2_j = np.full(nj, sig2_pool)
         if robust:
@@ -705,11 +743,22 @@ def _calibrated_fit(
     # final solve with the final weights, for consistency of all outputs
     w = hub / sig2_j[j]
     x = a_j[j]
-    prec = np.full(nth, 1.0 / sb2)
+    prec = np.full(nth, 1.0 / sb2 if judge_prior == "gaussian" else 1e-8 / sig2_pool)
     if use_venue:
         prec[nj:] = 1.0 / sc2
     prec_mu = 1.0 / sm2 if shrink_entries else 0.0
-    mu, th, D, diag = _solve(sysm, w, x, prec, prec_mu, th, tol=1e-10, maxiter=500)
+    mu, th, D, diag = _solve(sysm, w, x, prec, prec_mu, th, tol=1e-10, maxiter=1000)
+    if judge_prior == "flat":
+        # fixed judge effects: centre them within each component (shift moves into mu)
+        jc = connected_components(base.obs)[1]
+        okj = jc >= 0
+        ncp = max(base.ncomp, 1)
+        # null direction of the model: mu' + d, b_j - a_j d (fitted values unchanged)
+        dlt = np.bincount(jc[okj], th[:nj][okj], ncp) / np.maximum(np.bincount(jc[okj], a_j[okj], ncp), 1e-12)
+        th[:nj] = np.where(okj, th[:nj] - a_j * dlt[np.maximum(jc, 0)], 0.0)
+        mu = mu + np.where(base.comp >= 0, dlt[np.maximum(base.comp, 0)], 0.0)
+    prec_draw = prec.copy()
+    prec_draw[:nj] = 1.0 / sb2  # sampling: a component's average severity is uncertain by sigma_b^2 / m
     vth = 1.0 / np.maximum(diag, 1e-300)
     Dn = np.where(D > 0, D, np.nan)
     wx = w * x
@@ -745,7 +794,7 @@ def _calibrated_fit(
         kw["variance"]["sigma2_mu"] = sm2
     kw["fitted"] = fitted
     kw["obs_weight"] = oweight
-    post = _Posterior(e, sysm.cols, w, x, sysm.yc, D, prec, th, np.full(ne, m0))
+    post = _Posterior(e, sysm.cols, w, x, sysm.yc, D, prec_draw, th, np.full(ne, m0))
     return Calibration(
         score=score, se=np.sqrt(vmu), warnings=tuple(base.warn), iterations=it,
         options={"venue_effects": use_venue}, _terms=terms, _post=post, _obs=base.obs, **kw

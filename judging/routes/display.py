@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request, Router, get
 from litestar.exceptions import PermissionDeniedException
+from litestar.params import FromPath
 from litestar.response import Template
 
 from judging.auth import requires_display
@@ -15,7 +16,7 @@ from judging.web import principal_of, render
 
 
 @get("/screen/{venue_id:int}", include_in_schema=False)
-async def venue_screen(request: Request[Any, Any, Any], venue_id: int) -> Template:
+async def venue_screen(request: Request[Any, Any, Any], venue_id: FromPath[int]) -> Template:
     p = principal_of(request)
     assert p is not None
     if not p.is_staff and venue_id not in p.venues("display", "host", "chief_judge"):

@@ -8,7 +8,7 @@ import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath, JSONBody
 from litestar.response import Redirect, Template
 from sqlalchemy import select, text, update
 
@@ -126,7 +126,7 @@ async def login_form(
 
 
 @post("/api/auth/login", summary="Staff login (password)", tags=["auth"])
-async def login_api(request: Request[Any, Any, Any], data: LoginIn) -> Response[LoginOut]:
+async def login_api(request: Request[Any, Any, Any], data: JSONBody[LoginIn]) -> Response[LoginOut]:
     """Returns a session token (also set as the ``podium_session`` cookie). Rate limited per account."""
     state = request.app.state
     async with state.db.write() as session:
@@ -157,7 +157,7 @@ async def me(request: Request[Any, Any, Any]) -> Me:
 
 
 @get("/j/{token:str}", include_in_schema=False)
-async def login_link(request: Request[Any, Any, Any], token: str) -> Redirect | Template:
+async def login_link(request: Request[Any, Any, Any], token: FromPath[str]) -> Redirect | Template:
     """A personal login link (the QR code): opens a session for its judge, reviewer, host or screen."""
     state = request.app.state
     async with state.db.write() as session:
@@ -182,7 +182,7 @@ async def _owner_exists(session: Any) -> bool:
 
 
 @get("/setup/{token:str}", include_in_schema=False)
-async def setup_page(request: Request[Any, Any, Any], token: str) -> Template:
+async def setup_page(request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
     state = request.app.state
     async with state.db.read() as session:
         valid = await find_token(session, state.settings.secret, token, ("setup",)) is not None
@@ -191,7 +191,7 @@ async def setup_page(request: Request[Any, Any, Any], token: str) -> Template:
 
 @post("/setup/{token:str}", include_in_schema=False)
 async def setup_submit(
-    request: Request[Any, Any, Any], token: str,
+    request: Request[Any, Any, Any], token: FromPath[str],
     data: Annotated[SetupForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Template | Redirect:
     """Complete a one-time setup link: the owner (or a new staff member) chooses a user name and password."""
@@ -238,7 +238,7 @@ async def setup_submit(
 
 
 @get("/lang/{code:str}", include_in_schema=False)
-async def set_language(request: Request[Any, Any, Any], code: str) -> Redirect:
+async def set_language(request: Request[Any, Any, Any], code: FromPath[str]) -> Redirect:
     if code not in LOCALES:
         raise PodiumError(f"Unknown language {code!r}; use one of {', '.join(LOCALES)}.", status_code=404,
                           code="not_found")

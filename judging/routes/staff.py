@@ -9,7 +9,7 @@ import msgspec
 import segno
 from litestar import Request, Router, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -92,14 +92,14 @@ async def list_contests(request: Request[Any, Any, Any]) -> list[ContestSummary]
         return await _contest_summaries(session)
 
 
-async def _account_or_404(session: Any, account_id: int) -> Account:
+async def _account_or_404(session: Any, account_id: FromPath[int]) -> Account:
     account = await session.get(Account, account_id)
     if account is None:
         raise PodiumError(f"There is no account {account_id}.", code="not_found", status_code=404)
     return account
 
 
-async def _reissue(request: Request[Any, Any, Any], account_id: int, reason: str) -> tuple[Account, str]:
+async def _reissue(request: Request[Any, Any, Any], account_id: FromPath[int], reason: str) -> tuple[Account, str]:
     state = request.app.state
     async with state.db.write() as session:
         account = await _account_or_404(session, account_id)
@@ -114,7 +114,7 @@ async def _reissue(request: Request[Any, Any, Any], account_id: int, reason: str
     return account, link_url(state.settings.base_url, raw)
 
 
-async def _revoke(request: Request[Any, Any, Any], account_id: int, reason: str) -> int:
+async def _revoke(request: Request[Any, Any, Any], account_id: FromPath[int], reason: str) -> int:
     async with request.app.state.db.write() as session:
         await _account_or_404(session, account_id)
         if account_id == _me(request).account_id:
@@ -127,7 +127,7 @@ async def _revoke(request: Request[Any, Any, Any], account_id: int, reason: str)
 
 @post("/api/staff/accounts/{account_id:int}/login-link", summary="Reissue a personal login link", tags=["staff"],
       status_code=200)
-async def reissue_link_api(request: Request[Any, Any, Any], account_id: int) -> LinkOut:
+async def reissue_link_api(request: Request[Any, Any, Any], account_id: FromPath[int]) -> LinkOut:
     """Revokes the account's earlier links and sessions and returns a new login link (for its QR code)."""
     _, url = await _reissue(request, account_id, "")
     return LinkOut(account_id, url)
@@ -135,13 +135,13 @@ async def reissue_link_api(request: Request[Any, Any, Any], account_id: int) -> 
 
 @post("/api/staff/accounts/{account_id:int}/revoke", summary="Revoke all tokens of an account", tags=["staff"],
       status_code=200)
-async def revoke_api(request: Request[Any, Any, Any], account_id: int) -> Revoked:
+async def revoke_api(request: Request[Any, Any, Any], account_id: FromPath[int]) -> Revoked:
     return Revoked(account_id, await _revoke(request, account_id, ""))
 
 
 @post("/api/staff/invitations", summary="Invite a staff member (owner only)", tags=["staff"],
       guards=[requires_owner])
-async def invite_api(request: Request[Any, Any, Any], data: InviteIn) -> InviteOut:
+async def invite_api(request: Request[Any, Any, Any], data: JSONBody[InviteIn]) -> InviteOut:
     """Creates a staff account without a password; the returned one-time link lets its owner choose one."""
     state = request.app.state
     async with state.db.write() as session:
@@ -174,9 +174,10 @@ async def _audit_rows(session: Any, who: int | None, action: str | None, entry_i
 
 @get("/api/staff/audit", summary="Audit log", tags=["staff"])
 async def audit_api(
-    request: Request[Any, Any, Any], who: int | None = None, action: str | None = None,
-    entry_id: int | None = None, since: datetime | None = None, until: datetime | None = None,
-    limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 200,
+    request: Request[Any, Any, Any], who: FromQuery[int | None] = None, action: FromQuery[str | None] = None,
+    entry_id: FromQuery[int | None] = None, since: FromQuery[datetime | None] = None,
+    until: FromQuery[datetime | None] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 200,
 ) -> list[AuditRow]:
     async with request.app.state.db.read() as session:
         return await _audit_rows(session, who, action, entry_id, since, until, limit)
@@ -191,7 +192,7 @@ async def staff_home(request: Request[Any, Any, Any]) -> Template:
 
 
 @get("/staff/contests/{contest_id:int}/people", include_in_schema=False)
-async def people_page(request: Request[Any, Any, Any], contest_id: int) -> Template:
+async def people_page(request: Request[Any, Any, Any], contest_id: FromPath[int]) -> Template:
     async with request.app.state.db.read() as session:
         contest = await session.get(Contest, contest_id)
         if contest is None:
@@ -211,7 +212,7 @@ async def people_page(request: Request[Any, Any, Any], contest_id: int) -> Templ
 
 @post("/staff/accounts/{account_id:int}/reissue", include_in_schema=False)
 async def reissue_page(
-    request: Request[Any, Any, Any], account_id: int,
+    request: Request[Any, Any, Any], account_id: FromPath[int],
     data: Annotated[ReasonForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Template:
     account, url = await _reissue(request, account_id, data.reason)
@@ -221,7 +222,7 @@ async def reissue_page(
 
 @post("/staff/accounts/{account_id:int}/revoke", include_in_schema=False)
 async def revoke_page(
-    request: Request[Any, Any, Any], account_id: int,
+    request: Request[Any, Any, Any], account_id: FromPath[int],
     data: Annotated[ReasonForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Redirect:
     await _revoke(request, account_id, data.reason)
@@ -230,8 +231,8 @@ async def revoke_page(
 
 
 @get("/staff/audit", include_in_schema=False)
-async def audit_page(request: Request[Any, Any, Any], action: str | None = None,
-                     entry_id: int | None = None, who: int | None = None) -> Template:
+async def audit_page(request: Request[Any, Any, Any], action: FromQuery[str | None] = None,
+                     entry_id: FromQuery[int | None] = None, who: FromQuery[int | None] = None) -> Template:
     async with request.app.state.db.read() as session:
         rows = await _audit_rows(session, who, action, entry_id, None, None, 500)
     return render(request, "staff/audit.html", rows=rows, action=action or "", entry_id=entry_id, who=who)

@@ -1,0 +1,70 @@
+"""SQLite done right: the pragmas are in force on the app's own connections; writes take the lock up front."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from judging.settings import Settings
+from tests.conftest import BACKEND
+
+pytestmark = [pytest.mark.anyio, pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite-only behaviour")]
+
+
+async def test_pragmas_on_app_connections(app: Any) -> None:
+    db = app.state.db
+    for ctx in (db.read(), db.write()):
+        async with ctx as session:
+            values = {p: (await session.execute(text(f"PRAGMA {p}"))).scalar()
+                      for p in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")}
+            assert values == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10000, "synchronous": 2}
+    await db.dispose()
+
+
+async def test_normal_synchronous_is_configurable(settings: Settings) -> None:
+    import msgspec
+
+    from judging.db.engine import Database
+
+    db = Database(msgspec.structs.replace(settings, sqlite_synchronous="NORMAL"))
+    async with db.read() as session:
+        assert (await session.execute(text("PRAGMA synchronous"))).scalar() == 1
+    await db.dispose()
+
+
+async def test_write_transaction_begins_immediate(app: Any, settings: Settings) -> None:
+    """Inside db.write() the write lock is held before any statement: another writer cannot start."""
+    db = app.state.db
+    path = settings.db_url.split(":///", 1)[1]
+    async with db.write() as session:
+        await session.execute(text("SELECT 1"))  # a read only: with BEGIN DEFERRED no lock would be held yet
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+        other.close()
+    # ...and a read transaction does not block a writer.
+    async with db.read() as session:
+        await session.execute(text("SELECT count(*) FROM contest"))
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        other.close()
+    await db.dispose()
+
+
+async def test_concurrent_writers_queue_instead_of_failing(app: Any) -> None:
+    db = app.state.db
+
+    async def add(n: int) -> None:
+        async with db.write() as session:
+            await session.execute(text("INSERT INTO contest (name, year, organizer, grade_rule, created_at) "
+                                       "VALUES (:n, 2024, '', '{}', '2024-01-01 00:00:00')"), {"n": f"c{n}"})
+
+    await asyncio.gather(*(add(n) for n in range(50)))
+    async with db.read() as session:
+        assert (await session.execute(text("SELECT count(*) FROM contest"))).scalar() == 50
+    await db.dispose()
