@@ -28,8 +28,8 @@ from .aggregate import (
 )
 from .calibrate import METHODS, Calibration, Explanation, calibrate
 from .diagnose import Diagnostics, Flag, JudgeReport, VenueReport, diagnose
-from .graph import connected_components
 from .grades import Grades, Quotas, Thresholds, assign_grades, combine, grade_codes
+from .graph import connected_components
 from .rubric import Rubric, RubricItem
 from .uncertainty import boundary_review, grade_probabilities, most_likely
 

@@ -13,7 +13,6 @@ Methods (``calibrate(obs, method=...)``):
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -288,7 +287,7 @@ def calibrate(
     if moderation not in ("auto", "always", "off"):
         raise ValueError(f"moderation must be 'auto', 'always' or 'off', got {moderation!r}")
     a = obs.active()
-    comp, jcomp = connected_components(obs)
+    comp, _ = connected_components(obs)
     ncomp = int(comp.max()) + 1 if comp.size and comp.max() >= 0 else 0
     raw = panel_mean(obs).score
     ev = obs.entry_venue()
@@ -491,7 +490,7 @@ class _System:
         return t
 
     def colsum(self, v: FloatArray) -> FloatArray:
-        return np.bincount(self.flat_cols, np.tile(v, self.p), self.nth)
+        return np.bincount(self.flat_cols, np.tile(v, self.p), self.nth).astype(np.float64)
 
 
 def _solve(
@@ -548,7 +547,7 @@ def _solve(
         rz = rz_new
     mu = (np.bincount(e, wx * (sysm.yc - sysm.tsum(th)), ne)) / Dsafe
     mu[D <= 0] = np.nan
-    return mu, th, D, diag
+    return mu, th, D.astype(np.float64), diag
 
 
 def _build_system(base: _Base, use_venue: bool) -> tuple[_System, float]:
@@ -730,7 +729,10 @@ def _calibrated_fit(
         num = hub * r * r / ck
         sig2_pool = max(float(num.sum() / df_obs.sum()), 1e-12)
         if per_judge_noise:
-            sig2_j = _shrunk_judge_variance(np.bincount(j, num, nj), np.bincount(j, df_obs, nj), sig2_pool, nu0)
+            sig2_j = _shrunk_judge_variance(
+                np.bincount(j, num, nj).astype(np.float64), np.bincount(j, df_obs, nj).astype(np.float64),
+                sig2_pool, nu0,
+            )
         else:
             sig2_j = np.full(nj, sig2_pool)
         if robust:
@@ -770,7 +772,10 @@ def _calibrated_fit(
     tb = th[sysm.cols[:, 0]]
     wmean = np.bincount(e, w * sysm.yc, ne) / np.bincount(e, w, ne)
     sev = -np.bincount(e, wx * tb, ne) / Dn
-    terms: dict[str, FloatArray] = {"robust / reliability weighting": wmean + m0 - base.raw, "judge severity correction": sev}
+    terms: dict[str, FloatArray] = {
+        "robust / reliability weighting": wmean + m0 - base.raw,
+        "judge severity correction": sev,
+    }
     if use_venue:
         terms["venue-wide shift correction (anchors)"] = -np.bincount(e, wx * th[sysm.cols[:, 1]], ne) / Dn
     rest = score - (base.raw + sum(terms.values()))
@@ -816,6 +821,7 @@ def _moderate(fit: Calibration, yard: FloatArray, mode: str, zcrit: float) -> Ca
     single = np.ones(fit.n_entries, dtype=bool)
     if obs is not None and obs.venue is not None:
         a = obs.active()
+        assert a.venue is not None
         key = np.unique(a.entry * nv + a.venue) // nv
         single = np.bincount(key, minlength=fit.n_entries) == 1
     ok = single & (ev >= 0) & np.isfinite(yard) & np.isfinite(fit.score)
@@ -935,7 +941,6 @@ def _draw_bootstrap(obs: Scores, method: str, options: dict[str, Any], n: int, r
     cols = np.arange(kmax)[None, :]
     valid = cols < k[:, None]
     out = np.empty((n, ne))
-    agg: Callable[[FloatArray], FloatArray]
     for s in range(n):
         idx = np.floor(rng.random((ne, kmax)) * kk[:, None]).astype(np.int64)
         smp = np.take_along_axis(mat, idx, axis=1)

@@ -249,7 +249,7 @@ def diagnose(
     # cases
     is_case = np.abs(u) > case_threshold
     cases = np.bincount(j, is_case.astype(float), nj).astype(np.int64)
-    excess = np.bincount(j, np.maximum(np.abs(u) - 2.5, 0.0) ** 2, nj)
+    excess = np.bincount(j, np.maximum(np.abs(u) - 2.5, 0.0) ** 2, nj).astype(np.float64)
     p0 = float(2.0 * norm_sf(case_threshold))
     p_cases = np.where(enough, binom_sf(cases, n_j, p0), np.nan)
 

@@ -57,7 +57,7 @@ class Rubric:
         parsed: list[RubricItem] = []
         for it in raw:
             name, mx = str(it[0]), float(it[1])
-            st = float(it[2]) if len(it) > 2 else float(step)  # type: ignore[misc]
+            st = float(it[2]) if len(it) > 2 else float(step)
             if not (math.isfinite(mx) and mx > 0):
                 raise ValueError(f"item {name!r}: maximum must be a positive number, got {mx}")
             if not (math.isfinite(st) and st > 0):

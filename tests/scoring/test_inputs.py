@@ -26,13 +26,13 @@ def test_scores_sizes_and_venues() -> None:
     ("kwargs", "message"),
     [
         (dict(entry=[0, 1], judge=[0], value=[1.0, 2.0]), "same length"),
-        (dict(entry=[0, 1], judge=[0, 0], value=[1.0, np.nan]), "finite; row 1"),
-        (dict(entry=[0, 0], judge=[3, 3], value=[1.0, 2.0]), "duplicate score for \\(entry 0, judge 3\\)"),
+        (dict(entry=[0, 1], judge=[0, 0], value=[1.0, np.nan]), r"finite; row 1"),
+        (dict(entry=[0, 0], judge=[3, 3], value=[1.0, 2.0]), r"duplicate score for \(entry 0, judge 3\)"),
         (dict(entry=[0, -1], judge=[0, 0], value=[1.0, 2.0]), "entry ids must be >= 0"),
         (dict(entry=[0.5], judge=[0], value=[1.0]), "integer ids"),
         (dict(entry=[[0]], judge=[0], value=[1.0]), "1-D"),
         (dict(entry=[0], judge=[0], value=[1.0], venue=[0, 1]), "venue must have one value"),
-        (dict(entry=[3], judge=[0], value=[1.0], n_entries=2), "n_entries=2"),
+        (dict(entry=[3], judge=[0], value=[1.0], n_entries=2), r"n_entries=2"),
     ],
 )
 def test_scores_invalid(kwargs: dict[str, object], message: str) -> None:

@@ -1,0 +1,45 @@
+"""Malformed requests get a clear structured error, never a traceback or a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status", "code"),
+    [
+        ("post", "/api/auth/login", {"content": b"{not json", "headers": {"content-type": "application/json"}},
+         400, "invalid_request"),
+        ("post", "/api/auth/login", {"json": {"username": 5}}, 400, "invalid_request"),
+        ("post", "/api/auth/login", {"json": {"username": "a", "password": "b", "extra": 1}}, 400,
+         "invalid_request"),
+        ("post", "/api/auth/login", {"json": {"username": "", "password": "x"}}, 400, "invalid_request"),
+        ("get", "/api/no-such-thing", {}, 404, "not_found"),
+        ("delete", "/healthz", {}, 405, "method_not_allowed"),
+        ("get", "/api/staff/audit?limit=abc", {}, 401, "not_authenticated"),
+        ("get", "/lang/xx", {}, 404, "not_found"),
+        ("get", "/j/" + "x" * 5000, {}, 404, None),
+    ],
+)
+def test_structured_errors(client: TestClient[Any], method: str, path: str, kwargs: dict[str, Any], status: int,
+                           code: str | None) -> None:
+    r = getattr(client, method)(path, **kwargs)
+    assert r.status_code == status, r.text
+    if code:
+        body = r.json()
+        assert body["error"]["code"] == code and body["error"]["message"]
+
+
+def test_validation_message_names_the_field(client: TestClient[Any]) -> None:
+    r = client.post("/api/auth/login", json={"username": "a"})
+    assert r.status_code == 400
+    assert "password" in r.json()["error"]["message"]
+
+
+def test_health_and_openapi(client: TestClient[Any]) -> None:
+    assert client.get("/healthz").json()["status"] == "ok"
+    schema = client.get("/schema/openapi.json")
+    assert schema.status_code == 200 and "/api/auth/login" in schema.json()["paths"]

@@ -1,0 +1,60 @@
+"""The podium command, run as a newcomer would (in-process for speed, with PODIUM_* set as in a shell)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from judging.cli import main
+
+
+@pytest.fixture
+def shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for key in ("PODIUM_DATABASE_URL", "PODIUM_REDIS_URL", "PODIUM_SECRET"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("PODIUM_VAR_DIR", str(tmp_path / "var"))
+    return tmp_path / "var"
+
+
+def test_db_current_upgrade_and_downgrade(shell: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "current"]) == 1
+    assert "(empty database)" in capsys.readouterr().out
+    assert main(["db", "upgrade"]) == 0
+    assert main(["db", "current"]) == 0
+    out = capsys.readouterr().out
+    assert "current: 0001" in out and "head: 0001" in out
+    assert main(["db", "downgrade"]) == 2
+    assert main(["db", "downgrade", "base"]) == 0
+    assert (shell / "secret").exists() and (shell / "podium.db").exists()
+
+
+def test_demo_if_empty_loads_once(shell: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--if-empty"]) == 0
+    assert "demo contest 1 loaded" in capsys.readouterr().out
+    assert main(["demo", "--if-empty"]) == 0
+    assert "already holds a contest" in capsys.readouterr().out
+
+
+def test_links_and_users(shell: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["demo"])
+    capsys.readouterr()
+    assert main(["links"]) == 0
+    out = capsys.readouterr().out
+    assert "/setup/" in out and out.count("/j/") == 2 and "/schema" in out
+    assert main(["users", "list"]) == 0
+    listing = capsys.readouterr().out
+    judge_id = next(line.split()[0] for line in listing.splitlines() if "judge@venue" in line)
+    assert main(["users", "link", judge_id]) == 0
+    assert "/j/" in capsys.readouterr().out
+    assert main(["users", "revoke", judge_id]) == 0
+    assert "revoked" in capsys.readouterr().out
+    assert main(["users", "invite-staff", "王老师"]) == 0
+    assert "/setup/" in capsys.readouterr().out
+    assert main(["users", "setup-link"]) == 0
+    assert "/setup/" in capsys.readouterr().out
+
+
+def test_serve_refuses_several_workers_on_sqlite(shell: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--workers", "2"]) == 2
+    assert "needs PostgreSQL" in capsys.readouterr().err
