@@ -28,6 +28,7 @@ from judging import __version__
 from judging.auth import AuthMiddleware, LoginLimiter
 from judging.db.engine import Database
 from judging.errors import http_exception_handler, internal_error_handler
+from judging.observability import RequestIdMiddleware
 from judging.routes import routers
 from judging.settings import Settings
 from live.channels import make_channels_plugin
@@ -74,7 +75,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stores=stores,
         state=state,
         lifespan=[lifespan],
-        middleware=[DefineMiddleware(AuthMiddleware, exclude=["^/static/", "^/schema"])],
+        middleware=[RequestIdMiddleware, DefineMiddleware(AuthMiddleware, exclude=["^/static/", "^/schema"])],
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(
             title="Podium", version=__version__, path="/schema", render_plugins=[ScalarRenderPlugin()],

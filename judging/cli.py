@@ -165,6 +165,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from judging import migrate
+    from judging.observability import configure_logging
 
     overrides: dict[str, Any] = {}
     if args.host:
@@ -182,6 +183,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 1
     if args.links:
         cmd_links(args)
+    configure_logging(settings.log_level)
     import os
 
     # Worker processes rebuild Settings from the environment: pass the command-line choices on.
@@ -190,8 +192,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
     uvicorn.run(
         "judging.app:create_app", factory=True, host=settings.host, port=settings.port,
         workers=settings.workers, ws="websockets-sansio", log_level=settings.log_level.lower(),
-        proxy_headers=False, timeout_graceful_shutdown=5,
+        proxy_headers=False, timeout_graceful_shutdown=5, access_log=False,
     )
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from judging.backup import BackupError, backup
+
+    try:
+        path = backup(_settings(), Path(args.file) if args.file else None)
+    except BackupError as exc:
+        print(f"podium backup: {exc}", file=sys.stderr)
+        return 1
+    print(f"backup written to {path}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from judging.backup import BackupError, restore
+
+    try:
+        restore(_settings(), Path(args.file))
+    except BackupError as exc:
+        print(f"podium restore: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored from {args.file}; run 'podium db upgrade' if the backup is from an older version")
     return 0
 
 
@@ -231,6 +261,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("links", help="print the owner setup link and one judge and one screen login link")
     p.set_defaults(func=cmd_links)
+
+    p = sub.add_parser("backup", help="copy the database to a file (SQLite online backup; pg_dump on PostgreSQL)")
+    p.add_argument("file", nargs="?", help="target file (default var/backups/podium-<time>.*)")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="replace the database's contents with a backup (stop the server first)")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_restore)
     return parser
 
 

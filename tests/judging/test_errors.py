@@ -43,3 +43,16 @@ def test_health_and_openapi(client: TestClient[Any]) -> None:
     assert client.get("/healthz").json()["status"] == "ok"
     schema = client.get("/schema/openapi.json")
     assert schema.status_code == 200 and "/api/auth/login" in schema.json()["paths"]
+
+
+def test_request_id_echoed_and_logged(client: TestClient[Any], caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO, logger="podium.access")
+    r = client.get("/healthz", headers={"X-Request-ID": "venue3-tablet7-42"})
+    assert r.headers["x-request-id"] == "venue3-tablet7-42"
+    fresh = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
+    assert fresh.headers["x-request-id"] != "bad id with spaces" and len(fresh.headers["x-request-id"]) == 16
+    records = [r for r in caplog.records if r.name == "podium.access"]
+    assert any(getattr(r, "podium", {}).get("request_id") == "venue3-tablet7-42" and r.podium["status"] == 200
+               for r in records)
