@@ -34,7 +34,7 @@ def _pg_args(settings: Settings) -> tuple[list[str], dict[str, str]]:
     url = urlsplit(settings.db_url.replace("postgresql+asyncpg://", "postgresql://"))
     args = ["-h", url.hostname or "127.0.0.1", "-p", str(url.port or 5432), "-U", unquote(url.username or "")]
     env = {"PGPASSWORD": unquote(url.password or "")}
-    return args + ["-d", url.path.lstrip("/")], env
+    return [*args, "-d", url.path.lstrip("/")], env
 
 
 def _run(cmd: list[str], env: dict[str, str]) -> None:
