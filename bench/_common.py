@@ -14,7 +14,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import scoring  # noqa: E402
+import scoring
 
 SHARES = (0.1, 0.2, 0.3)  # quotas 10 / 20 / 30 / rest
 CUTS = (90.0, 85.0, 80.0)
@@ -130,8 +130,12 @@ def generate(p: Params, rng: np.random.Generator) -> Sim:
     rev = _two_reviewers(N, R, rng)
     d_ent = np.repeat(np.arange(N), 2)
     d_rev = rev.ravel()
-    dval = 80 + 5 * (p.rho * q[d_ent] + math.sqrt(1 - p.rho**2) * u[d_ent] + br[d_rev]
-                     + rng.normal(0, p.sigma_e, d_ent.size))
+    dval = 80 + 5 * (
+        p.rho * q[d_ent]
+        + math.sqrt(1 - p.rho**2) * u[d_ent]
+        + br[d_rev]
+        + rng.normal(0, p.sigma_e, d_ent.size)
+    )
     dval = np.clip(np.round(dval / p.step) * p.step, 60, 100)
     doc = scoring.Scores(d_ent, d_rev, dval, n_entries=N + A, n_judges=R)
     return Sim(obs, q, venue, doc, b, a, c, noise_sd, kind, coi, N)
@@ -179,7 +183,9 @@ def run_method(method: str, sim: Sim, doc_fit: scoring.Calibration | None) -> tu
 
 def rule_for(p: Params) -> scoring.Quotas | scoring.Thresholds:
     if p.grading == "quotas":
-        return scoring.Quotas(shares=SHARES, labels=("I", "II", "III"), floor=None, decimals=None, ties="order")
+        return scoring.Quotas(
+            shares=SHARES, labels=("I", "II", "III"), floor=None, decimals=None, ties="order"
+        )
     return scoring.Thresholds(cuts=CUTS, labels=("I", "II", "III"), floor=None, decimals=None)
 
 
@@ -252,9 +258,14 @@ def auc(pos: np.ndarray, neg: np.ndarray) -> float:
 
 def drop_judge(obs: scoring.Scores, j: int) -> scoring.Scores:
     keep = obs.judge != j
-    return scoring.Scores(obs.entry[keep], obs.judge[keep], obs.value[keep],
-                          None if obs.venue is None else obs.venue[keep],
-                          n_entries=obs.n_entries, n_judges=obs.n_judges)
+    return scoring.Scores(
+        obs.entry[keep],
+        obs.judge[keep],
+        obs.value[keep],
+        None if obs.venue is None else obs.venue[keep],
+        n_entries=obs.n_entries,
+        n_judges=obs.n_judges,
+    )
 
 
 def timed(fn: Any, *args: Any, **kw: Any) -> tuple[Any, float]:

@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import (  # noqa: E402
+from _common import (
     METHODS,
     SHARES,
     Params,
@@ -32,7 +32,6 @@ from _common import (  # noqa: E402
     drop_judge,
     generate,
     grade_metrics,
-    oracle,
     run_method,
     scoring,
     true_grades,
@@ -86,7 +85,7 @@ HIGHER_IS_BETTER = {"spearman", "kendall", "kappa"}
 
 def one_rep(task: tuple[str, Params, int, int, int]) -> dict[str, Any]:
     """All methods on one simulated contest."""
-    name, p, seed, cell, rep = task
+    _name, p, seed, cell, rep = task
     rng = np.random.default_rng([seed, cell, rep])
     sim = generate(p, rng)
     tg = true_grades(sim, p)
@@ -130,8 +129,9 @@ def _with_obs(sim: Any, obs: scoring.Scores) -> Any:
     return replace(sim, obs=obs)
 
 
-def _uncertainty_and_flags(sim: Any, p: Params, fit: scoring.Calibration, doc_fit: scoring.Calibration,
-                           tg: np.ndarray, rule: Any) -> dict[str, float]:
+def _uncertainty_and_flags(
+    sim: Any, p: Params, fit: scoring.Calibration, doc_fit: scoring.Calibration, tg: np.ndarray, rule: Any
+) -> dict[str, float]:
     n = sim.n_real
     probs = scoring.grade_probabilities(fit, None, rule, draws=200, seed=1)[:n]
     k = len(SHARES) + 1
@@ -162,7 +162,9 @@ def _uncertainty_and_flags(sim: Any, p: Params, fit: scoring.Calibration, doc_fi
         extra["false_flag_rate"] = float(np.mean([j in flagged for j in clean]))
         for kd, label in ((1, "favoritism"), (2, "erratic"), (3, "compressor")):
             ids = used[kind == kd]
-            extra[f"detected_{label}"] = float(np.mean([j in flagged for j in ids])) if ids.size else float("nan")
+            extra[f"detected_{label}"] = (
+                float(np.mean([j in flagged for j in ids])) if ids.size else float("nan")
+            )
     return extra
 
 
@@ -188,51 +190,80 @@ def summarize(reps: list[dict[str, Any]]) -> dict[str, Any]:
             k: float(np.nanmean([r["calibrated_extra"][k] for r in reps])) for k in keys
         }
     # paired differences calibrated - trimmed (per replication)
-    dm = np.array([r["methods"]["calibrated"]["misclass"] - r["methods"]["trimmed"]["misclass"] for r in reps])
-    ds = np.array([r["methods"]["calibrated"]["spearman"] - r["methods"]["trimmed"]["spearman"] for r in reps])
-    res["paired"] = {"misclass_diff_p95": float(np.percentile(dm, 95)), "misclass_diff_mean": float(dm.mean()),
-                     "spearman_diff_p5": float(np.percentile(ds, 5)), "spearman_diff_mean": float(ds.mean())}
+    dm = np.array(
+        [r["methods"]["calibrated"]["misclass"] - r["methods"]["trimmed"]["misclass"] for r in reps]
+    )
+    ds = np.array(
+        [r["methods"]["calibrated"]["spearman"] - r["methods"]["trimmed"]["spearman"] for r in reps]
+    )
+    res["paired"] = {
+        "misclass_diff_p95": float(np.percentile(dm, 95)),
+        "misclass_diff_mean": float(dm.mean()),
+        "spearman_diff_p5": float(np.percentile(ds, 5)),
+        "spearman_diff_mean": float(ds.mean()),
+    }
     return res
 
 
 def print_table(name: str, p: Params, s: dict[str, Any], reps: int, seed: int) -> None:
-    print(f"\n=== {name} === ({reps} replications, seed {seed}; N={p.N} V={p.V} K={p.K} tau={p.tau} "
-          f"sigma_b={p.sigma_b} sigma_a={p.sigma_a} sigma_e={p.sigma_e} sigma_c={p.sigma_c} shared={p.shared} "
-          f"anchors={p.anchors} rho={p.rho} fav={p.favoritism} step={p.step} {p.grading})")
-    print(f"{'method':<11} {'Spearman mean (p5)':>19} {'Kendall':>8} {'misclass% mean (p95/worst)':>27} "
-          f"{'kappa':>6} {'1st-prize err%':>14} {'venue RMSE':>10} {'LOJO flip%':>10} {'ms':>7}")
+    print(
+        f"\n=== {name} === ({reps} replications, seed {seed}; N={p.N} V={p.V} K={p.K} tau={p.tau} "
+        f"sigma_b={p.sigma_b} sigma_a={p.sigma_a} sigma_e={p.sigma_e} sigma_c={p.sigma_c} shared={p.shared} "
+        f"anchors={p.anchors} rho={p.rho} fav={p.favoritism} step={p.step} {p.grading})"
+    )
+    print(
+        f"{'method':<11} {'Spearman mean (p5)':>19} {'Kendall':>8} {'misclass% mean (p95/worst)':>27} "
+        f"{'kappa':>6} {'1st-prize err%':>14} {'venue RMSE':>10} {'LOJO flip%':>10} {'ms':>7}"
+    )
     for m in METHODS:
         r = s[m]
 
         def g(k: str, f: str = "mean", scale: float = 1.0, r: dict[str, Any] = r) -> float:
             return r[k][f] * scale if k in r else float("nan")
 
-        print(f"{m:<11} {g('spearman'):>10.4f} ({g('spearman', 'tail'):.4f}) {g('kendall'):>8.4f} "
-              f"{g('misclass', scale=100):>10.2f} ({g('misclass', 'tail', 100):5.2f}/{g('misclass', 'worst', 100):5.2f})"
-              f"      {g('kappa'):>6.3f} {g('first_prize_err', scale=100):>14.2f} {g('venue_rmse'):>10.3f} "
-              f"{g('flip', scale=100):>10.2f} {g('ms', 'median'):>7.1f}")
+        print(
+            f"{m:<11} {g('spearman'):>10.4f} ({g('spearman', 'tail'):.4f}) {g('kendall'):>8.4f} "
+            f"{g('misclass', scale=100):>10.2f} "
+            f"({g('misclass', 'tail', 100):5.2f}/{g('misclass', 'worst', 100):5.2f})"
+            f"      {g('kappa'):>6.3f} {g('first_prize_err', scale=100):>14.2f} {g('venue_rmse'):>10.3f} "
+            f"{g('flip', scale=100):>10.2f} {g('ms', 'median'):>7.1f}"
+        )
     t, o, c = (s[m]["misclass"]["mean"] for m in ("trimmed", "oracle", "calibrated"))
     gap = (t - c) / (t - o) if t - o > 1e-9 else float("nan")
     rel = (t - c) / t if t > 0 else float("nan")
     pr = s["paired"]
-    print(f"calibrated vs trimmed: misclassification {100 * rel:+.1f}% relative reduction; gap to oracle closed "
-          f"{100 * gap:.0f}%; paired per-replication difference: misclass p95 {100 * pr['misclass_diff_p95']:+.2f} "
-          f"points, Spearman p5 {pr['spearman_diff_p5']:+.4f}")
+    print(
+        f"calibrated vs trimmed: misclassification {100 * rel:+.1f}% relative reduction; gap to oracle "
+        "closed "
+        f"{100 * gap:.0f}%; paired per-replication difference: misclass p95 "
+        f"{100 * pr['misclass_diff_p95']:+.2f} "
+        f"points, Spearman p5 {pr['spearman_diff_p5']:+.4f}"
+    )
     ex = s.get("calibrated_extra", {})
     if ex:
-        line = (f"calibrated uncertainty: Brier {ex['brier']:.4f} vs constant {ex['brier_const']:.4f} "
-                f"({100 * ex['brier_gain']:.1f}% better); P>=0.8 for {100 * ex['share_confident']:.1f}% of entries, "
-                f"{100 * ex['confident_correct']:.1f}% of them correctly graded")
+        line = (
+            f"calibrated uncertainty: Brier {ex['brier']:.4f} vs constant {ex['brier_const']:.4f} "
+            f"({100 * ex['brier_gain']:.1f}% better); P>=0.8 for {100 * ex['share_confident']:.1f}% of "
+            "entries, "
+            f"{100 * ex['confident_correct']:.1f}% of them correctly graded"
+        )
         print(line)
         if "auc_favoritism" in ex:
-            print(f"judge flags (calibrated + diagnose): AUC favoritism {ex['auc_favoritism']:.3f}, erratic "
-                  f"{ex['auc_erratic']:.3f}, compressor {ex['auc_compressor']:.3f}; flagged after BH: favoritism "
-                  f"{100 * ex['detected_favoritism']:.0f}%, erratic {100 * ex['detected_erratic']:.0f}%, compressor "
-                  f"{100 * ex['detected_compressor']:.0f}%; false flags {100 * ex['false_flag_rate']:.1f}% of clean judges")
+            print(
+                f"judge flags (calibrated + diagnose): AUC favoritism {ex['auc_favoritism']:.3f}, erratic "
+                f"{ex['auc_erratic']:.3f}, compressor {ex['auc_compressor']:.3f}; flagged after BH: "
+                "favoritism "
+                f"{100 * ex['detected_favoritism']:.0f}%, erratic {100 * ex['detected_erratic']:.0f}%, "
+                "compressor "
+                f"{100 * ex['detected_compressor']:.0f}%; false flags {100 * ex['false_flag_rate']:.1f}% of "
+                "clean judges"
+            )
 
 
 def run_cells(cells: dict[str, Params], reps: int, seed: int, jobs: int, offset: int) -> dict[str, Any]:
-    tasks = [(name, p, seed, offset + ci, r) for ci, (name, p) in enumerate(cells.items()) for r in range(reps)]
+    tasks = [
+        (name, p, seed, offset + ci, r) for ci, (name, p) in enumerate(cells.items()) for r in range(reps)
+    ]
     if jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs) as ex:
             results = list(ex.map(one_rep, tasks, chunksize=1))
@@ -248,7 +279,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="S1-S8 only, 40 replications (< 2 minutes)")
     ap.add_argument("--reps", type=int, default=None, help="replications per cell (default 500; quick 20)")
-    ap.add_argument("--sweep-reps", type=int, default=None, help="replications per sweep cell (default = --reps)")
+    ap.add_argument(
+        "--sweep-reps", type=int, default=None, help="replications per sweep cell (default = --reps)"
+    )
     ap.add_argument("--no-sweeps", action="store_true", help="named scenarios only")
     ap.add_argument("--seed", type=int, default=20240601)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -263,37 +296,61 @@ def main() -> None:
     if not args.quick and not args.no_sweeps:
         sreps = args.sweep_reps or reps
         sweeps = run_cells(SWEEPS, sreps, args.seed, args.jobs, 100)
-        print(f"\n=== one-at-a-time sweeps around the base case ({sreps} replications each, seed {args.seed}) ===")
-        print(f"{'cell':<22}" + "".join(f"{m:>10}" for m in METHODS) + "   (mean misclassification %; "
-              "worst method-minus-trimmed)")
+        print(
+            f"\n=== one-at-a-time sweeps around the base case ({sreps} replications each, seed {args.seed}) "
+            "==="
+        )
+        print(
+            f"{'cell':<22}" + "".join(f"{m:>10}" for m in METHODS) + "   (mean misclassification %; "
+            "worst method-minus-trimmed)"
+        )
         for name in SWEEPS:
             mis = {m: 100 * sweeps[name][m]["misclass"]["mean"] for m in METHODS}
             worst = max(mis[m] - mis["trimmed"] for m in METHODS if m != "oracle")
             print(f"{name:<22}" + "".join(f"{mis[m]:>10.2f}" for m in METHODS) + f"   {worst:+.2f}")
     elapsed = time.perf_counter() - t0
-    print(f"\nseed {args.seed}; {reps} replications per scenario; elapsed {elapsed:.1f} s with {args.jobs} worker(s)")
+    print(
+        f"\nseed {args.seed}; {reps} replications per scenario; elapsed {elapsed:.1f} s with {args.jobs} "
+        "worker(s)"
+    )
     headline = _headline(scen, sweeps, reps, args.seed, elapsed)
     _print_targets(headline)
     if args.json:
         print(json.dumps(headline, sort_keys=True))
 
 
-def _headline(scen: dict[str, Any], sweeps: dict[str, Any], reps: int, seed: int, elapsed: float) -> dict[str, Any]:
+def _headline(
+    scen: dict[str, Any], sweeps: dict[str, Any], reps: int, seed: int, elapsed: float
+) -> dict[str, Any]:
     h: dict[str, Any] = {"seed": seed, "reps": reps, "elapsed_s": round(elapsed, 1), "scenarios": {}}
     for name, s in scen.items():
         key = name.split()[0]
         h["scenarios"][key] = {
-            m: {k: round(s[m][k]["mean"], 5) for k in ("misclass", "spearman", "venue_rmse", "flip")} | {
-                "misclass_p95": round(s[m]["misclass"]["tail"], 5), "spearman_p5": round(s[m]["spearman"]["tail"], 5)}
+            m: {k: round(s[m][k]["mean"], 5) for k in ("misclass", "spearman", "venue_rmse", "flip")}
+            | {
+                "misclass_p95": round(s[m]["misclass"]["tail"], 5),
+                "spearman_p5": round(s[m]["spearman"]["tail"], 5),
+            }
             for m in METHODS
         }
-        h["scenarios"][key]["paired_calibrated_minus_trimmed"] = {k: round(v, 5) for k, v in s["paired"].items()}
+        h["scenarios"][key]["paired_calibrated_minus_trimmed"] = {
+            k: round(v, 5) for k, v in s["paired"].items()
+        }
         if "calibrated_extra" in s:
-            h["scenarios"][key]["calibrated_extra"] = {k: round(v, 4) for k, v in s["calibrated_extra"].items()}
+            h["scenarios"][key]["calibrated_extra"] = {
+                k: round(v, 4) for k, v in s["calibrated_extra"].items()
+            }
     if sweeps:
         h["sweeps_worst_vs_trimmed_points"] = {
-            m: round(max(100 * (sw[m]["misclass"]["mean"] - sw["trimmed"]["misclass"]["mean"]) for sw in sweeps.values()), 2)
-            for m in METHODS if m != "oracle"
+            m: round(
+                max(
+                    100 * (sw[m]["misclass"]["mean"] - sw["trimmed"]["misclass"]["mean"])
+                    for sw in sweeps.values()
+                ),
+                2,
+            )
+            for m in METHODS
+            if m != "oracle"
         }
     return h
 
@@ -304,28 +361,45 @@ def _print_targets(h: dict[str, Any]) -> None:
     s1 = sc["S1"]
     d_mis = 100 * (s1["calibrated"]["misclass_p95"] - s1["trimmed"]["misclass_p95"])
     d_sp = s1["calibrated"]["spearman_p5"] - s1["trimmed"]["spearman_p5"]
-    print(f"S1 never worse than trimmed (at p95/p5 over replications): misclass {d_mis:+.2f} points (target <= +0.5), "
-          f"Spearman {d_sp:+.4f} (target >= -0.003) -> {'MET' if d_mis <= 0.5 and d_sp >= -0.003 else 'MISSED'}")
+    print(
+        f"S1 never worse than trimmed (at p95/p5 over replications): misclass {d_mis:+.2f} points (target "
+        "<= +0.5), "
+        f"Spearman {d_sp:+.4f} (target >= -0.003) -> {'MET' if d_mis <= 0.5 and d_sp >= -0.003 else 'MISSED'}"
+    )
     for key, target in (("S3", 15), ("S6", 15), ("S4", 25), ("S5", 25)):
         t, c = sc[key]["trimmed"]["misclass"], sc[key]["calibrated"]["misclass"]
         rel = 100 * (t - c) / t
-        print(f"{key}: {rel:.1f}% fewer misclassified than trimmed (target >= {target}%) -> "
-              f"{'MET' if rel >= target else 'MISSED'}")
+        print(
+            f"{key}: {rel:.1f}% fewer misclassified than trimmed (target >= {target}%) -> "
+            f"{'MET' if rel >= target else 'MISSED'}"
+        )
     for key in sc:
         t, c, o = (sc[key][m]["misclass"] for m in ("trimmed", "calibrated", "oracle"))
         gap = (t - c) / (t - o) if t - o > 1e-9 else float("nan")
-        print(f"{key}: gap trimmed->oracle closed {100 * gap:.0f}% (target >= 60%) -> {'MET' if gap >= 0.6 else 'MISSED'}")
+        print(
+            f"{key}: gap trimmed->oracle closed {100 * gap:.0f}% (target >= 60%) -> "
+            f"{'MET' if gap >= 0.6 else 'MISSED'}"
+        )
     if "sweeps_worst_vs_trimmed_points" in h:
         for m, w in h["sweeps_worst_vs_trimmed_points"].items():
-            print(f"worst grid cell, {m} minus trimmed: {w:+.2f} points (target <= +2) -> {'MET' if w <= 2 else 'MISSED'}")
+            print(
+                f"worst grid cell, {m} minus trimmed: {w:+.2f} points (target <= +2) -> "
+                f"{'MET' if w <= 2 else 'MISSED'}"
+            )
     ex = [sc[k]["calibrated_extra"] for k in sc if "calibrated_extra" in sc[k]]
     bg = float(np.mean([e["brier_gain"] for e in ex]))
     cc = float(np.nanmin([e["confident_correct"] for e in ex]))
-    print(f"Brier gain vs constant (mean over scenarios) {100 * bg:.1f}% (target >= 30%); worst scenario share of "
-          f"P>=0.8 entries correctly graded {100 * cc:.1f}% (target >= 90%)")
+    print(
+        f"Brier gain vs constant (mean over scenarios) {100 * bg:.1f}% (target >= 30%); worst scenario "
+        "share of "
+        f"P>=0.8 entries correctly graded {100 * cc:.1f}% (target >= 90%)"
+    )
     s6 = sc["S6"]["calibrated_extra"]
-    print(f"S6 flag AUC favoritism {s6['auc_favoritism']:.3f} erratic {s6['auc_erratic']:.3f} compressor "
-          f"{s6['auc_compressor']:.3f} (target >= 0.9); false flags {100 * s6['false_flag_rate']:.1f}% (target <= 5%)")
+    print(
+        f"S6 flag AUC favoritism {s6['auc_favoritism']:.3f} erratic {s6['auc_erratic']:.3f} compressor "
+        f"{s6['auc_compressor']:.3f} (target >= 0.9); false flags {100 * s6['false_flag_rate']:.1f}% "
+        "(target <= 5%)"
+    )
 
 
 if __name__ == "__main__":

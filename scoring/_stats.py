@@ -14,10 +14,30 @@ def erfc(x: ArrayLike) -> FloatArray:
     """Complementary error function, |relative error| < 1.2e-7 (Numerical Recipes ``erfcc``)."""
     z = np.abs(np.asarray(x, dtype=np.float64))
     t = 1.0 / (1.0 + 0.5 * z)
-    poly = -z * z - 1.26551223 + t * (
-        1.00002368
-        + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (
-            -1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))
+    poly = (
+        -z * z
+        - 1.26551223
+        + t
+        * (
+            1.00002368
+            + t
+            * (
+                0.37409196
+                + t
+                * (
+                    0.09678418
+                    + t
+                    * (
+                        -0.18628806
+                        + t
+                        * (
+                            0.27886807
+                            + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))
+                        )
+                    )
+                )
+            )
+        )
     )
     ans = t * np.exp(poly)
     return np.where(np.asarray(x) >= 0, ans, 2.0 - ans)
@@ -52,8 +72,11 @@ def binom_sf(c: ArrayLike, n: ArrayLike, p: float) -> FloatArray:
 
     lg = np.array([lgamma(i + 1.0) for i in range(nmax + 2)])
     logpmf = (
-        lg[nn][:, None] - lg[ks][None, :] - lg[np.maximum(nn[:, None] - ks[None, :], 0)]
-        + ks[None, :] * np.log(p) + (nn[:, None] - ks[None, :]) * np.log1p(-p)
+        lg[nn][:, None]
+        - lg[ks][None, :]
+        - lg[np.maximum(nn[:, None] - ks[None, :], 0)]
+        + ks[None, :] * np.log(p)
+        + (nn[:, None] - ks[None, :]) * np.log1p(-p)
     )
     pmf = np.where(ks[None, :] <= nn[:, None], np.exp(logpmf), 0.0)
     tail = np.where(ks[None, :] >= cc[:, None], pmf, 0.0).sum(axis=1)
@@ -102,7 +125,9 @@ def group_average_ranks(group: IntArray, value: FloatArray) -> tuple[FloatArray,
     return ranks, ties
 
 
-def group_pearson(group: IntArray, x: FloatArray, y: FloatArray, n_groups: int) -> tuple[FloatArray, IntArray]:
+def group_pearson(
+    group: IntArray, x: FloatArray, y: FloatArray, n_groups: int
+) -> tuple[FloatArray, IntArray]:
     """Pearson correlation of ``x`` and ``y`` within each group (NaN when undefined)."""
     cnt = np.bincount(group, minlength=n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):

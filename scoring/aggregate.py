@@ -107,9 +107,7 @@ def _sorted_panels(obs: Scores) -> tuple[FloatArray, IntArray, IntArray, IntArra
     return mat, n, cell_row, col
 
 
-def panel_trimmed(
-    obs: Scores, trim: int | None = None, *, min_for_trim: int = 5, t: int = 1
-) -> PanelResult:
+def panel_trimmed(obs: Scores, trim: int | None = None, *, min_for_trim: int = 5, t: int = 1) -> PanelResult:
     """Trimmed ("olympic") mean of each entry's valid scores.
 
     Formula: sort the ``k`` valid marks, drop the ``t`` highest and ``t`` lowest, and

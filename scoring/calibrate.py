@@ -184,6 +184,7 @@ def calibrate(
     random_assignment: bool = False,
     robust: bool = True,
     huber_k: float = 2.0,
+    redescend: float = 0.0,
     per_judge_noise: bool = True,
     noise_prior_df: float = 4.0,
     scale: bool = True,
@@ -194,9 +195,10 @@ def calibrate(
     moderation: str = "auto",
     moderation_z: float = 2.0,
     shrink_entries: bool = False,
-    judge_prior: str = "flat",
+    judge_prior: str = "gaussian",
     max_iter: int = 60,
     tol: float = 1e-3,
+    inner_iter: int = 10,
 ) -> Calibration:
     """Turn one stage's judge scores into one calibrated score per entry.
 
@@ -236,6 +238,9 @@ def calibrate(
         grades and penalizes small panels.
     max_iter, tol : int, float
         EM / IRLS iterations and the convergence tolerance (points).
+    inner_iter : int
+        Conjugate-gradient iterations per EM step (inexact, warm-started inner solves; the
+        final solve runs to full precision).
 
     Returns
     -------
@@ -315,6 +320,7 @@ def calibrate(
             base,
             robust=robust,
             huber_k=huber_k,
+            redescend=redescend,
             per_judge_noise=per_judge_noise,
             nu0=noise_prior_df,
             scale=scale,
@@ -324,6 +330,7 @@ def calibrate(
             judge_prior=judge_prior,
             max_iter=max_iter,
             tol=tol,
+            inner_iter=inner_iter,
         )
     if ya is not None and moderation != "off":
         fit = _moderate(fit, ya, moderation, moderation_z)
@@ -360,7 +367,8 @@ def _component_warning(comp: IntArray, ev: IntArray, ncomp: int) -> str:
     more = "" if ncomp <= 8 else f"; and {ncomp - 8} more"
     return (
         f"the scores form {ncomp} unlinked groups (no shared judge or anchor entry between them): "
-        + "; ".join(parts) + more
+        + "; ".join(parts)
+        + more
         + ". Within a group judges are corrected against each other; across groups the comparison "
         "assumes the groups' judges are equally severe on average (or relies on anchors/moderation)."
     )
@@ -418,8 +426,13 @@ def _panel_fit(base: _Base, method: str, trim: int | None, min_for_trim: int) ->
         terms = {}
     kw["obs_weight"] = np.where(res.dropped, 0.0, 1.0)
     return Calibration(
-        score=res.score, se=se, warnings=tuple(base.warn), options={"trim": trim, "min_for_trim": min_for_trim},
-        _terms=terms, _obs=base.obs, **kw
+        score=res.score,
+        se=se,
+        warnings=tuple(base.warn),
+        options={"trim": trim, "min_for_trim": min_for_trim},
+        _terms=terms,
+        _obs=base.obs,
+        **kw,
     )
 
 
@@ -458,10 +471,13 @@ def _z_fit(base: _Base, method: str, random_assignment: bool) -> Calibration:
     kw = _empty_like(base, method)
     if method == "judge_z":
         kw["judge_effect"] = np.where(np.arange(a.n_judges) < ng, 0.0, 0.0)
-        kw["judge_effect"][: ng] = gm - mean_all
+        kw["judge_effect"][:ng] = gm - mean_all
     return Calibration(
-        score=score, se=se, warnings=tuple(warn),
-        _terms={f"per-{method.split('_')[0]} standardization": score - base.raw}, **kw
+        score=score,
+        se=se,
+        warnings=tuple(warn),
+        _terms={f"per-{method.split('_')[0]} standardization": score - base.raw},
+        **kw,
     )
 
 
@@ -584,7 +600,10 @@ def _additive_fit(base: _Base) -> Calibration:
     dof = max(n - n_ent - nj_used + base.ncomp, 1)
     s2 = float(resid @ resid) / dof
     vth = s2 / np.maximum(diag, 1e-12)
-    vmu = s2 / np.where(D > 0, D, np.nan) + np.bincount(a.entry, vth[a.judge], ne) / np.where(D > 0, D, np.nan) ** 2
+    vmu = (
+        s2 / np.where(D > 0, D, np.nan)
+        + np.bincount(a.entry, vth[a.judge], ne) / np.where(D > 0, D, np.nan) ** 2
+    )
     score = mu + m0
     kw = _empty_like(base, "additive")
     kw["judge_effect"] = th
@@ -595,8 +614,13 @@ def _additive_fit(base: _Base) -> Calibration:
     fitted[base.rows()] = score[a.entry] + th[a.judge]
     kw["fitted"] = fitted
     sev = -np.bincount(a.entry, th[a.judge], ne) / np.where(D > 0, D, np.nan)
-    return Calibration(score=score, se=np.sqrt(vmu), warnings=tuple(base.warn),
-                       _terms={"judge severity correction": sev}, **kw)
+    return Calibration(
+        score=score,
+        se=np.sqrt(vmu),
+        warnings=tuple(base.warn),
+        _terms={"judge severity correction": sev},
+        **kw,
+    )
 
 
 _HUBER_C: dict[float, float] = {}
@@ -632,6 +656,7 @@ def _calibrated_fit(
     *,
     robust: bool,
     huber_k: float,
+    redescend: float,
     per_judge_noise: bool,
     nu0: float,
     scale: bool,
@@ -641,6 +666,7 @@ def _calibrated_fit(
     judge_prior: str,
     max_iter: int,
     tol: float,
+    inner_iter: int,
 ) -> Calibration:
     a = base.a
     ne, nj, nv = a.n_entries, a.n_judges, base.nv
@@ -686,7 +712,7 @@ def _calibrated_fit(
         if use_venue:
             prec[nj:] = 1.0 / sc2
         prec_mu = 1.0 / sm2 if shrink_entries else 0.0
-        mu, th, D, diag = _solve(sysm, w, x, prec, prec_mu, th, tol=1e-8, maxiter=300)
+        mu, th, D, diag = _solve(sysm, w, x, prec, prec_mu, th, tol=1e-8, maxiter=inner_iter)
         mu_f = np.where(np.isfinite(mu), mu, 0.0)
         t_obs = sysm.tsum(th)
         # judge scale: shrunk weighted regression of (yc - theta) on mu, per judge
@@ -730,14 +756,18 @@ def _calibrated_fit(
         sig2_pool = max(float(num.sum() / df_obs.sum()), 1e-12)
         if per_judge_noise:
             sig2_j = _shrunk_judge_variance(
-                np.bincount(j, num, nj).astype(np.float64), np.bincount(j, df_obs, nj).astype(np.float64),
-                sig2_pool, nu0,
+                np.bincount(j, num, nj).astype(np.float64),
+                np.bincount(j, df_obs, nj).astype(np.float64),
+                sig2_pool,
+                nu0,
             )
         else:
             sig2_j = np.full(nj, sig2_pool)
         if robust:
             u = r / np.sqrt(sig2_j[j] * df_obs)
             hub = np.minimum(1.0, huber_k / np.maximum(np.abs(u), 1e-12))
+            if redescend > 0:  # taper gross outliers (e.g. favoritism) toward zero weight
+                hub = hub * np.maximum(0.0, 1.0 - (u / redescend) ** 2) ** 2
         delta = float(np.nanmax(np.abs(mu - prev_mu))) if ne else 0.0
         prev_mu = mu.copy()
         if it > 2 and delta < tol:
@@ -801,8 +831,15 @@ def _calibrated_fit(
     kw["obs_weight"] = oweight
     post = _Posterior(e, sysm.cols, w, x, sysm.yc, D, prec_draw, th, np.full(ne, m0))
     return Calibration(
-        score=score, se=np.sqrt(vmu), warnings=tuple(base.warn), iterations=it,
-        options={"venue_effects": use_venue}, _terms=terms, _post=post, _obs=base.obs, **kw
+        score=score,
+        se=np.sqrt(vmu),
+        warnings=tuple(base.warn),
+        iterations=it,
+        options={"venue_effects": use_venue},
+        _terms=terms,
+        _post=post,
+        _obs=base.obs,
+        **kw,
     )
 
 
@@ -858,12 +895,21 @@ def _moderate(fit: Calibration, yard: FloatArray, mode: str, zcrit: float) -> Ca
     se_new = np.sqrt(fit.se**2 + np.where(ev >= 0, (shrink * se)[np.maximum(ev, 0)] ** 2, 0.0) * (adj != 0))
     post = fit._post
     if post is not None:
-        post = _Posterior(post.e, post.cols, post.w, post.x, post.yc, post.D, post.prec, post.theta,
-                          post.offset - adj)
+        post = _Posterior(
+            post.e, post.cols, post.w, post.x, post.yc, post.D, post.prec, post.theta, post.offset - adj
+        )
     fitted = fit.fitted
     return _replace(
-        fit, score=fit.score - adj, se=se_new, venue_shift=shift, venue_shift_se=se, moderation=applied,
-        warnings=tuple(warn), _terms=terms, _post=post, fitted=fitted,
+        fit,
+        score=fit.score - adj,
+        se=se_new,
+        venue_shift=shift,
+        venue_shift_se=se,
+        moderation=applied,
+        warnings=tuple(warn),
+        _terms=terms,
+        _post=post,
+        fitted=fitted,
         options={**fit.options, "moderation": mode, "moderation_z": zcrit, "yardstick_slope": beta},
     )
 
@@ -928,7 +974,9 @@ def _draw_posterior(post: _Posterior, n: int, rng: np.random.Generator) -> Float
     return out
 
 
-def _draw_bootstrap(obs: Scores, method: str, options: dict[str, Any], n: int, rng: np.random.Generator) -> FloatArray:
+def _draw_bootstrap(
+    obs: Scores, method: str, options: dict[str, Any], n: int, rng: np.random.Generator
+) -> FloatArray:
     """Judge bootstrap: resample each entry's valid marks with replacement and re-aggregate."""
     from .aggregate import _sorted_panels, default_trim
 
@@ -936,8 +984,11 @@ def _draw_bootstrap(obs: Scores, method: str, options: dict[str, Any], n: int, r
     ne, kmax = mat.shape
     kk = np.maximum(k, 1)
     trim = options.get("trim")
-    tt = default_trim(k, int(options.get("min_for_trim", 5))) if trim is None else np.minimum(
-        trim, np.maximum((k - 1) // 2, 0))
+    tt = (
+        default_trim(k, int(options.get("min_for_trim", 5)))
+        if trim is None
+        else np.minimum(trim, np.maximum((k - 1) // 2, 0))
+    )
     cols = np.arange(kmax)[None, :]
     valid = cols < k[:, None]
     out = np.empty((n, ne))

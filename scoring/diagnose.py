@@ -120,10 +120,12 @@ class Diagnostics:
 _MEANING = {
     "erratic": "scores scatter {s:.1f}x more around the panel consensus than a typical judge's. The model "
     "already gives these scores less weight; check the sheets were entered correctly.",
-    "compressing": "uses a narrower part of the scale than the panel (slope {s:.2f}): strong and weak entries "
+    "compressing": "uses a narrower part of the scale than the panel (slope {s:.2f}): strong and weak "
+    "entries "
     "get similar marks. The scale correction handles it; worth mentioning at the judges' briefing.",
     "expanding": "spreads marks more widely than the panel (slope {s:.2f}). The scale correction handles it.",
-    "disagrees": "ranks entries differently from the rest of the panel (Spearman {s:.2f} with the others' mean).",
+    "disagrees": "ranks entries differently from the rest of the panel (Spearman {s:.2f} with the others' "
+    "mean).",
     "deviation_cases": "{s:.0f} marks lie more than the case threshold away from the consensus "
     "(ISU-style cases of evaluation); see the listed entries.",
     "conflict_of_interest": "scores entries with a declared relationship {s:+.2f} points higher than "
@@ -292,26 +294,68 @@ def diagnose(
             ev_mask = sel & is_case if kind == "deviation_cases" else sel & (np.abs(u) > 2.0)
             if kind == "conflict_of_interest" and coi_a is not None:
                 ev_mask = sel & coi_a
-            flags.append(Flag("judge", jid, kind, float(stat[jid]), float(p[jid]), float(qq[jid]),
-                              f"judge {jid} " + _MEANING[kind].format(s=float(stat[jid])),
-                              tuple(int(x) for x in np.unique(e[ev_mask]))))
+            flags.append(
+                Flag(
+                    "judge",
+                    jid,
+                    kind,
+                    float(stat[jid]),
+                    float(p[jid]),
+                    float(qq[jid]),
+                    f"judge {jid} " + _MEANING[kind].format(s=float(stat[jid])),
+                    tuple(int(x) for x in np.unique(e[ev_mask])),
+                )
+            )
     judges = JudgeReport(
-        n_j, sev, sev_se, notable, scale, scale_se, consistency, agreement, cases, excess, coi_delta, coi_n,
-        p_cons, p_scale, p_agree, p_cases, p_coi,
+        n_j,
+        sev,
+        sev_se,
+        notable,
+        scale,
+        scale_se,
+        consistency,
+        agreement,
+        cases,
+        excess,
+        coi_delta,
+        coi_n,
+        p_cons,
+        p_scale,
+        p_agree,
+        p_cases,
+        p_coi,
     )
     venues = _venue_report(obs, fit) if obs.venue is not None else None
     notes: list[str] = list(fit.warnings)
     if venues is not None:
         for v in np.flatnonzero(~venues.linked & (venues.n_entries > 0)).tolist():
             if fit.n_components > 1:
-                flags.append(Flag("venue", v, "unlinked", float("nan"), float("nan"), float("nan"),
-                                  f"venue {v} shares no judge or anchor entry with any other venue: its "
-                                  "scores are compared with other venues only by assumption."))
+                flags.append(
+                    Flag(
+                        "venue",
+                        v,
+                        "unlinked",
+                        float("nan"),
+                        float("nan"),
+                        float("nan"),
+                        f"venue {v} shares no judge or anchor entry with any other venue: its "
+                        "scores are compared with other venues only by assumption.",
+                    )
+                )
         for v in np.flatnonzero(venues.icc_k < 0.75).tolist():
-            flags.append(Flag("venue", v, "low_reliability", float(venues.icc_k[v]), float("nan"), float("nan"),
-                              f"venue {v}'s panel mean is not very reliable (ICC(2,k) = {venues.icc_k[v]:.2f} "
-                              "< 0.75): its judges disagree on the order of entries; grades near a "
-                              "boundary there deserve a second look."))
+            flags.append(
+                Flag(
+                    "venue",
+                    v,
+                    "low_reliability",
+                    float(venues.icc_k[v]),
+                    float("nan"),
+                    float("nan"),
+                    f"venue {v}'s panel mean is not very reliable (ICC(2,k) = {venues.icc_k[v]:.2f} "
+                    "< 0.75): its judges disagree on the order of entries; grades near a "
+                    "boundary there deserve a second look.",
+                )
+            )
     return Diagnostics(judges, venues, tuple(flags), sigma, alpha, tuple(notes))
 
 
@@ -364,6 +408,9 @@ def _venue_report(obs: Scores, fit: Calibration) -> VenueReport:
         W[v] = 12.0 * S / den if den > 0 else np.nan
         Wp[v] = float(chi2_sf(k * (n - 1) * W[v], n - 1)) if np.isfinite(W[v]) else np.nan
     linked = np.array([vcomp[v] >= 0 and len(comp_venues.get(int(vcomp[v]), set())) > 1 for v in range(nv)])
-    shift = np.where(np.isfinite(fit.venue_shift), fit.venue_shift,
-                     fit.venue_effect if fit.options.get("venue_effects") else np.nan)
+    shift = np.where(
+        np.isfinite(fit.venue_shift),
+        fit.venue_shift,
+        fit.venue_effect if fit.options.get("venue_effects") else np.nan,
+    )
     return VenueReport(n_ent, n_jud, icc1, icck, W, Wp, shift, fit.venue_shift_se, vcomp, linked)

@@ -221,8 +221,11 @@ def assign_grades(
     k = len(rule.labels)
     code = np.full(n, k, dtype=np.int64)
     # ranks within group (1 = best); ordinal rank with deterministic tie order
-    order = np.lexsort((np.arange(n), -tb, -shown, g)) if rule.ties == "order" else np.lexsort(
-        (np.arange(n), -shown, g))
+    order = (
+        np.lexsort((np.arange(n), -tb, -shown, g))
+        if rule.ties == "order"
+        else np.lexsort((np.arange(n), -shown, g))
+    )
     gs, ss = g[order], shown[order]
     pos = np.arange(n)
     new_g = np.r_[True, gs[1:] != gs[:-1]] if n else np.zeros(0, bool)

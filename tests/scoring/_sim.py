@@ -8,8 +8,13 @@ import scoring
 
 
 def simulate(
-    seed: int, n_venues: int = 4, per_venue: int = 12, k: int = 5, shared: int = 1,
-    sigma_b: float = 2.0, sigma_e: float = 2.0,
+    seed: int,
+    n_venues: int = 4,
+    per_venue: int = 12,
+    k: int = 5,
+    shared: int = 1,
+    sigma_b: float = 2.0,
+    sigma_e: float = 2.0,
 ) -> tuple[scoring.Scores, np.ndarray]:
     """Venues of ``per_venue`` entries, panels of ``k``; ``shared`` judges per venue also sit next door."""
     rng = np.random.default_rng(seed)

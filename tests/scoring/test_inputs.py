@@ -46,9 +46,9 @@ def test_rubric_total_and_errors() -> None:
     assert r.total([15, 30, 30, 25]) == 100 == r.max_total
     with pytest.raises(ValueError, match="'效果' is missing"):
         r.total({"选题": 1, "原因分析": 1, "对策": 1})
-    with pytest.raises(ValueError, match="'选题': 16.0 is above its maximum 15"):
+    with pytest.raises(ValueError, match=r"'选题': 16\.0 is above its maximum 15"):
         r.total([16, 1, 1, 1])
-    with pytest.raises(ValueError, match="'对策': 2.3 is not a multiple of the step 0.5"):
+    with pytest.raises(ValueError, match=r"'对策': 2\.3 is not a multiple of the step 0\.5"):
         r.total([1, 1, 2.3, 1])
     with pytest.raises(ValueError, match="below 0"):
         r.total([-1, 1, 1, 1])
@@ -67,7 +67,12 @@ def test_rubric_total_and_errors() -> None:
 
 def test_round_half_up() -> None:
     assert scoring.round_half_up([2.675, 2.665, -0.125, 84.285714, 0.005]).tolist() == [
-        2.68, 2.67, -0.13, 84.29, 0.01]
+        2.68,
+        2.67,
+        -0.13,
+        84.29,
+        0.01,
+    ]
     assert np.isnan(scoring.round_half_up([np.nan])[0])
     assert scoring.round_half_up(8.785714285714286) == 8.79
 

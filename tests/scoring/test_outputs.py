@@ -34,7 +34,16 @@ def test_quota_grades_floor_nonpresenters_onward() -> None:
     g = scoring.assign_grades(final, rule, presented=[1, 1, 1, 1, 1, 1, 1, 1, 0, 1])
     # 9 presenters: cumulative counts round_half_up(9*[.2,.5,.8]) = 2, 5, 7
     assert g.label == [
-        "一等奖", "一等奖", "二等奖", "二等奖", "二等奖", "三等奖", "三等奖", "无等级", "优秀奖", "无等级",
+        "一等奖",
+        "一等奖",
+        "二等奖",
+        "二等奖",
+        "二等奖",
+        "三等奖",
+        "三等奖",
+        "无等级",
+        "优秀奖",
+        "无等级",
     ]
     assert g.onward.tolist() == [True, True] + [False] * 8
     assert g.counts()["优秀奖"] == 1
@@ -43,9 +52,14 @@ def test_quota_grades_floor_nonpresenters_onward() -> None:
 def test_tie_rules_at_boundary() -> None:
     final = np.array([90.0, 85.004, 84.996, 80.0])  # entries 1 and 2 both display 85.00
     inc = scoring.assign_grades(final, scoring.Quotas(shares=(0.5,), labels=("A",), floor=None))
-    exc = scoring.assign_grades(final, scoring.Quotas(shares=(0.5,), labels=("A",), floor=None, ties="exclude"))
-    order = scoring.assign_grades(final, scoring.Quotas(shares=(0.25, 0.25), labels=("A", "B"), floor=None,
-                                                        ties="order"), tiebreak=[0, 1, 2, 0])
+    exc = scoring.assign_grades(
+        final, scoring.Quotas(shares=(0.5,), labels=("A",), floor=None, ties="exclude")
+    )
+    order = scoring.assign_grades(
+        final,
+        scoring.Quotas(shares=(0.25, 0.25), labels=("A", "B"), floor=None, ties="order"),
+        tiebreak=[0, 1, 2, 0],
+    )
     assert inc.label == ["A", "A", "A", "无等级"]
     assert exc.label == ["A", "无等级", "无等级", "无等级"]
     assert order.label == ["A", "无等级", "B", "无等级"]  # tiebreak puts entry 2 ahead of entry 1
@@ -60,15 +74,23 @@ def test_thresholds() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.floats(0, 100, allow_nan=False), min_size=1, max_size=80, unique=True),
-       st.lists(st.floats(0.0, 0.4), min_size=1, max_size=3), st.integers(1, 3))
+@given(
+    st.lists(st.floats(0, 100, allow_nan=False), min_size=1, max_size=80, unique=True),
+    st.lists(st.floats(0.0, 0.4), min_size=1, max_size=3),
+    st.integers(1, 3),
+)
 def test_grade_counts_match_quota_rule(xs: list[float], shares: list[float], n_groups: int) -> None:
     if sum(shares) > 1:
         return
     x = np.array(xs)
     group = np.arange(x.size) % n_groups
-    rule = scoring.Quotas(shares=shares, labels=tuple(f"g{k}" for k in range(len(shares))), floor=None,
-                          ties="order", decimals=None)
+    rule = scoring.Quotas(
+        shares=shares,
+        labels=tuple(f"g{k}" for k in range(len(shares))),
+        floor=None,
+        ties="order",
+        decimals=None,
+    )
     g = scoring.assign_grades(x, rule, group=group)
     for gid in range(n_groups):
         sel = group == gid
