@@ -23,11 +23,18 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
+from sqlalchemy.exc import DataError, DBAPIError
 
 from judging import __version__
 from judging.auth import AuthMiddleware, LoginLimiter
 from judging.db.engine import Database
-from judging.errors import http_exception_handler, internal_error_handler
+from judging.errors import (
+    database_error_handler,
+    http_exception_handler,
+    internal_error_handler,
+    out_of_range_handler,
+)
+from judging.feed import LiveFeedPlugin
 from judging.observability import RequestIdMiddleware
 from judging.routes import routers
 from judging.settings import Settings
@@ -71,7 +78,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *routers(),
             create_static_files_router(path="/static", directories=[HERE / "static"], include_in_schema=False),
         ],
-        plugins=[channels],
+        plugins=[channels, LiveFeedPlugin()],  # after channels: the publisher starts after the backend
         stores=stores,
         state=state,
         lifespan=[lifespan],
@@ -81,7 +88,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="Podium", version=__version__, path="/schema", render_plugins=[ScalarRenderPlugin()],
             description="Judging and scoring for live presentation contests.",
         ),
-        exception_handlers={HTTPException: http_exception_handler, Exception: internal_error_handler},
+        exception_handlers={
+            HTTPException: http_exception_handler,
+            OverflowError: out_of_range_handler,
+            DataError: out_of_range_handler,
+            DBAPIError: database_error_handler,
+            Exception: internal_error_handler,
+        },
         compression_config=CompressionConfig(backend="gzip", minimum_size=2048),
         request_max_body_size=20 * 1024 * 1024,
         debug=settings.debug,

@@ -225,6 +225,16 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    """Print a live feed (implementation: live/watch.py)."""
+    import os
+
+    from live.watch import watch
+
+    token = args.token or os.environ.get("PODIUM_TOKEN", "")
+    return asyncio.run(watch(args.url, token=token, since=args.since, count=args.count, raw=args.raw))
+
+
 # ------------------------------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="podium", description="Podium: judging and scoring for live contests.")
@@ -262,6 +272,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("links", help="print the owner setup link and one judge and one screen login link")
     p.set_defaults(func=cmd_links)
 
+    p = sub.add_parser("watch", help="print a live feed's events (e.g. http://host:8000/screen/1 or ws://.../ws/board/1)")
+    p.add_argument("url", help="ws://host/ws/venue/<id>, /ws/board/<id>, /ws/staff/<id>, or a screen page URL")
+    p.add_argument("--token", default="", help="login/session token sent as Bearer (default PODIUM_TOKEN)")
+    p.add_argument("--since", type=int, default=0, help="last seq already seen (0: start from a snapshot)")
+    p.add_argument("--count", type=int, default=0, help="exit after this many events (default: run until Ctrl-C)")
+    p.add_argument("--raw", action="store_true", help="print the protocol messages as JSON")
+    p.set_defaults(func=cmd_watch)
+
     p = sub.add_parser("backup", help="copy the database to a file (SQLite online backup; pg_dump on PostgreSQL)")
     p.add_argument("file", nargs="?", help="target file (default var/backups/podium-<time>.*)")
     p.set_defaults(func=cmd_backup)
@@ -269,6 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("restore", help="replace the database's contents with a backup (stop the server first)")
     p.add_argument("file")
     p.set_defaults(func=cmd_restore)
+
+    from judging.staff.cli import add_parsers as add_staff_parsers
+
+    add_staff_parsers(sub)  # podium import entries|judges|reviews ..., podium grades verify RUN_ID
     return parser
 
 

@@ -32,8 +32,12 @@ class PodiumError(HTTPException):
         self.payload = detail
 
 
-def error_body(code: str, message: str, detail: Any = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "detail": detail}}
+def error_body(code: str, message: str, detail: Any = None, status_code: int = 400) -> dict[str, Any]:
+    """Podium's error object under ``error``; ``status_code``/``detail``/``extra`` repeat it in the shape Litestar
+    documents for its 400 responses in the OpenAPI schema, so generated clients and the fuzzer agree."""
+    extra = detail if isinstance(detail, (dict, list)) else None
+    return {"status_code": status_code, "detail": message, "extra": extra,
+            "error": {"code": code, "message": message, "detail": detail}}
 
 
 def _wants_html(request: Request[Any, Any, Any]) -> bool:
@@ -51,16 +55,16 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     if isinstance(exc, NotAuthorizedException) and _wants_html(request):
         return Redirect(path=f"/login?next={request.url.path}")
     if isinstance(exc, PodiumError):
-        body = error_body(exc.code, exc.message, exc.payload)
+        body = error_body(exc.code, exc.message, exc.payload, status)
     elif isinstance(exc, ValidationException):
         body = error_body("invalid_request", "The request is not valid: " + _validation_summary(exc.extra),
-                          exc.extra)
+                          exc.extra, status)
     else:
         code = _CODES.get(status, "error")
         message = exc.detail or code
         if isinstance(exc, PermissionDeniedException) and message == "Forbidden":
             message = "You are not allowed to do this with the account you are logged in with."
-        body = error_body(code, message)
+        body = error_body(code, message, status_code=status)
     if _wants_html(request):
         html = (f"<!doctype html><meta charset=utf-8><title>{status}</title>"
                 f"<body style='font-family:sans-serif;padding:2em'><h1>{status}</h1>"
@@ -69,10 +73,28 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     return Response(body, status_code=status, media_type=MediaType.JSON, headers=exc.headers or {})
 
 
+def out_of_range_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A number in the request that the database cannot hold (e.g. an id beyond 64 bits) is a bad request."""
+    return Response(
+        error_body("invalid_request", "A number in the request is out of range.", status_code=400),
+        status_code=400, media_type=MediaType.JSON,
+    )
+
+
+def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Driver errors about a value the column cannot hold are the request's fault (asyncpg reports an id beyond
+    int32 as a generic DBAPIError); anything else is a server error."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "out of" in text and "range" in text:
+        return out_of_range_handler(request, exc)
+    return internal_error_handler(request, exc)
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return Response(
-        error_body("internal_error", "Something went wrong on the server; it has been logged. Try again."),
+        error_body("internal_error", "Something went wrong on the server; it has been logged. Try again.",
+                   status_code=HTTP_500_INTERNAL_SERVER_ERROR),
         status_code=HTTP_500_INTERNAL_SERVER_ERROR,
         media_type=MediaType.JSON,
     )

@@ -47,7 +47,7 @@ def _pg_admin(url: str) -> tuple[str, str]:
     return base, name
 
 
-async def _pg_exec(url: str, sql: str) -> None:
+async def _pg_exec_async(url: str, sql: str) -> None:
     import asyncpg
 
     dsn = url.replace("postgresql+asyncpg://", "postgresql://")
@@ -58,19 +58,38 @@ async def _pg_exec(url: str, sql: str) -> None:
         await conn.close()
 
 
+def _pg_exec(url: str, sql: str) -> None:
+    """Run one statement on a fresh connection, in a worker thread: callers may sit inside a running event loop
+    (Playwright's sync API runs one), where ``asyncio.run`` is not allowed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _pg_exec_async(url, sql)).result()
+
+
 def create_pg_database() -> str:
     """A fresh, empty PostgreSQL database for one test (dropped by the caller)."""
     if not PG_URL:
         missing("PostgreSQL (PODIUM_TEST_PG_URL)")
     base, _ = _pg_admin(PG_URL)
     name = "podium_t_" + uuid.uuid4().hex[:12]
-    asyncio.run(_pg_exec(PG_URL, f'CREATE DATABASE "{name}"'))
+    _pg_exec(PG_URL, f'CREATE DATABASE "{name}"')
     return f"{base}/{name}"
 
 
 def drop_pg_database(url: str) -> None:
+    """Drop a test database; a server process that is still closing its connections gets a few retries."""
+    import time
+
     _, name = _pg_admin(url)
-    asyncio.run(_pg_exec(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    for attempt in range(5):
+        try:
+            _pg_exec(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except Exception:
+            if attempt == 4:
+                raise
+            time.sleep(0.5 * (attempt + 1))
 
 
 _TEMPLATES: dict[str, Path] = {}
@@ -130,7 +149,11 @@ def run_db(settings: Settings, fn: Any) -> Any:
         finally:
             await db.dispose()
 
-    return asyncio.run(main())
+    from concurrent.futures import ThreadPoolExecutor
+
+    # In a worker thread: browser tests call this while Playwright's event loop runs in the main thread.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main()).result()
 
 
 @pytest.fixture

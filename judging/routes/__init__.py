@@ -9,6 +9,6 @@ from litestar import Router
 
 
 def routers() -> list[Router]:
-    from judging.routes import display, judge, public, staff
+    from judging.routes import chief, display, judge, public, staff, venue
 
-    return [public.router, staff.router, judge.router, display.router]
+    return [public.router, staff.router, judge.router, chief.router, display.router, venue.router]

@@ -1,32 +1,167 @@
-"""Display routes: the venue big screen (live updates arrive with the live feed)."""
+"""Display routes: the venue big screen, the leaderboard screen, live-feed snapshots and the websocket feeds.
+
+Feeds (protocol in ``live/protocol.py``, documented in docs/live.md):
+
+* ``/ws/venue/{venue_id}?since=N`` — a venue (big screen): display, host, chief judge of that venue, or staff.
+* ``/ws/board/{contest_id}?since=N`` — the public leaderboard: anonymous.
+* ``/ws/staff/{contest_id}?since=N`` — all venues, progress and tablet presence: staff.
+
+Websockets are accepted first and then closed with a 44xx code when not allowed, so a screen can tell "this
+link is not valid" (do not retry) from a network blip (reconnect).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Router, get
+from litestar import Request, Router, WebSocket, get, websocket
 from litestar.exceptions import PermissionDeniedException
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Template
+from sqlalchemy import select
 
-from judging.auth import requires_display
-from judging.db.models import Entry, Venue
+from judging.auth import Principal, requires_display, requires_staff
+from judging.db.models import Contest, Entry, TopicType, Venue
 from judging.errors import PodiumError
-from judging.web import principal_of, render
+from judging.feed import DbFeedSource
+from judging.web import principal_of, render, translator_for
+from live.protocol import (
+    CLOSE_FORBIDDEN,
+    CLOSE_NOT_FOUND,
+    CLOSE_UNAUTHENTICATED,
+    Snapshot,
+    now_ms,
+)
+from live.server import serve_feed
 
 
+def may_watch_venue(p: Principal | None, venue_id: int) -> bool:
+    return p is not None and (p.is_staff or venue_id in p.venues("display", "host", "chief_judge"))
+
+
+async def _venue(request: Request[Any, Any, Any] | WebSocket[Any, Any, Any], venue_id: int) -> Venue | None:
+    async with request.app.state.db.read() as session:
+        return await session.get(Venue, venue_id)
+
+
+async def _contest(request: Request[Any, Any, Any] | WebSocket[Any, Any, Any], contest_id: int) -> Contest | None:
+    async with request.app.state.db.read() as session:
+        return await session.get(Contest, contest_id)
+
+
+def _source(conn: Any, audience: str, contest_id: int, venue_id: int | None = None) -> DbFeedSource:
+    return DbFeedSource(conn.app.state.db, audience, contest_id=contest_id, venue_id=venue_id,
+                        topology=conn.app.state.topology)
+
+
+# ------------------------------------------------------------------------------------------ pages
 @get("/screen/{venue_id:int}", include_in_schema=False)
 async def venue_screen(request: Request[Any, Any, Any], venue_id: FromPath[int]) -> Template:
     p = principal_of(request)
-    assert p is not None
-    if not p.is_staff and venue_id not in p.venues("display", "host", "chief_judge"):
+    if not may_watch_venue(p, venue_id):
         raise PermissionDeniedException("This screen link belongs to another venue.")
     async with request.app.state.db.read() as session:
         venue = await session.get(Venue, venue_id)
         if venue is None:
             raise PodiumError(f"There is no venue {venue_id}.", code="not_found", status_code=404)
         current = await session.get(Entry, venue.current_entry_id) if venue.current_entry_id else None
-    return render(request, "display/venue.html", venue=venue, current=current)
+        contest = await session.get(Contest, venue.contest_id)
+        tts = (await session.execute(select(TopicType).where(TopicType.contest_id == venue.contest_id))).scalars()
+        english = translator_for(request).locale == "en"
+        topics = {tt.key: tt.name_en if english else tt.name_zh for tt in tts}
+    return render(request, "display/venue.html", venue=venue, current=current, contest=contest, topics=topics)
 
 
-router = Router(path="/", route_handlers=[venue_screen], guards=[requires_display], tags=["display"])
+@get("/api/live/venue/{venue_id:int}", summary="Snapshot of a venue feed (what its big screen shows)")
+async def venue_snapshot(request: Request[Any, Any, Any], venue_id: FromPath[int]) -> Snapshot:
+    if not may_watch_venue(principal_of(request), venue_id):
+        raise PermissionDeniedException("This feed belongs to another venue.")
+    venue = await _venue(request, venue_id)
+    if venue is None:
+        raise PodiumError(f"There is no venue {venue_id}.", code="not_found", status_code=404)
+    seq, state = await _source(request, "display", venue.contest_id, venue_id).snapshot()
+    return Snapshot(seq=seq, server_ms=now_ms(), state=state)
+
+
+@get("/board/{contest_id:int}", include_in_schema=False)
+async def board_screen(request: Request[Any, Any, Any], contest_id: FromPath[int]) -> Template:
+    contest = await _contest(request, contest_id)
+    if contest is None:
+        raise PodiumError(f"There is no contest {contest_id}.", code="not_found", status_code=404)
+    return render(request, "display/board.html", contest=contest)
+
+
+@get("/api/live/board/{contest_id:int}", summary="Snapshot of the public leaderboard (released results only)")
+async def board_snapshot(request: Request[Any, Any, Any], contest_id: FromPath[int]) -> Snapshot:
+    if await _contest(request, contest_id) is None:
+        raise PodiumError(f"There is no contest {contest_id}.", code="not_found", status_code=404)
+    seq, state = await _source(request, "public", contest_id).snapshot()
+    return Snapshot(seq=seq, server_ms=now_ms(), state=state)
+
+
+@get("/api/live/staff/{contest_id:int}", summary="Snapshot of the staff feed (all venues, progress, tablets)",
+     guards=[requires_staff])
+async def staff_snapshot(request: Request[Any, Any, Any], contest_id: FromPath[int]) -> Snapshot:
+    if await _contest(request, contest_id) is None:
+        raise PodiumError(f"There is no contest {contest_id}.", code="not_found", status_code=404)
+    seq, state = await _source(request, "staff", contest_id).snapshot()
+    return Snapshot(seq=seq, server_ms=now_ms(), state=state)
+
+
+# ------------------------------------------------------------------------------------------ websockets
+def _ws_principal(socket: WebSocket[Any, Any, Any]) -> Principal | None:
+    user = socket.scope.get("user")
+    return user if isinstance(user, Principal) else None
+
+
+async def _refuse(socket: WebSocket[Any, Any, Any], code: int, reason: str) -> None:
+    await socket.close(code=code, reason=reason)
+
+
+@websocket("/ws/venue/{venue_id:int}")
+async def venue_feed(socket: WebSocket[Any, Any, Any], venue_id: FromPath[int], since: FromQuery[int] = 0) -> None:
+    await socket.accept()
+    p = _ws_principal(socket)
+    if p is None:
+        return await _refuse(socket, CLOSE_UNAUTHENTICATED, "not logged in: open the screen's login link")
+    if not may_watch_venue(p, venue_id):
+        return await _refuse(socket, CLOSE_FORBIDDEN, "this account may not watch this venue")
+    venue = await _venue(socket, venue_id)
+    if venue is None:
+        return await _refuse(socket, CLOSE_NOT_FOUND, f"there is no venue {venue_id}")
+    source = await _source(socket, "display", venue.contest_id, venue_id).open()
+    await serve_feed(socket, socket.app.state.hub, source, since, socket.app.state.feed_config)
+    return None
+
+
+@websocket("/ws/board/{contest_id:int}")
+async def board_feed(socket: WebSocket[Any, Any, Any], contest_id: FromPath[int], since: FromQuery[int] = 0) -> None:
+    await socket.accept()
+    if await _contest(socket, contest_id) is None:
+        return await _refuse(socket, CLOSE_NOT_FOUND, f"there is no contest {contest_id}")
+    source = await _source(socket, "public", contest_id).open()
+    await serve_feed(socket, socket.app.state.hub, source, since, socket.app.state.feed_config)
+    return None
+
+
+@websocket("/ws/staff/{contest_id:int}")
+async def staff_feed(socket: WebSocket[Any, Any, Any], contest_id: FromPath[int], since: FromQuery[int] = 0) -> None:
+    await socket.accept()
+    p = _ws_principal(socket)
+    if p is None:
+        return await _refuse(socket, CLOSE_UNAUTHENTICATED, "not logged in")
+    if not p.is_staff:
+        return await _refuse(socket, CLOSE_FORBIDDEN, "the staff feed is for association staff")
+    if await _contest(socket, contest_id) is None:
+        return await _refuse(socket, CLOSE_NOT_FOUND, f"there is no contest {contest_id}")
+    source = await _source(socket, "staff", contest_id).open()
+    await serve_feed(socket, socket.app.state.hub, source, since, socket.app.state.feed_config)
+    return None
+
+
+screens = Router(path="/", route_handlers=[venue_screen, venue_snapshot], guards=[requires_display])
+router = Router(
+    path="/", route_handlers=[screens, board_screen, board_snapshot, staff_snapshot, venue_feed, board_feed,
+                              staff_feed],
+    tags=["display"],
+)

@@ -19,6 +19,7 @@ from judging.audit import record
 from judging.auth import Principal, requires_owner, requires_staff
 from judging.db.models import Account, AuditLog, Contest, Entry, PanelMember, Person, RoleGrant, Venue
 from judging.errors import PodiumError
+from judging.staff.web import HANDLERS as STAFF_CONSOLE
 from judging.web import client_ip, principal_of, render
 
 
@@ -241,7 +242,7 @@ async def audit_page(request: Request[Any, Any, Any], action: FromQuery[str | No
 router = Router(
     path="/",
     route_handlers=[list_contests, reissue_link_api, revoke_api, invite_api, audit_api, staff_home, people_page,
-                    reissue_page, revoke_page, audit_page],
+                    reissue_page, revoke_page, audit_page, *STAFF_CONSOLE],
     guards=[requires_staff],
     tags=["staff"],
 )

@@ -56,3 +56,12 @@ def test_request_id_echoed_and_logged(client: TestClient[Any], caplog: pytest.Lo
     records = [r for r in caplog.records if r.name == "podium.access"]
     assert any(getattr(r, "podium", {}).get("request_id") == "venue3-tablet7-42" and r.podium["status"] == 200
                for r in records)
+
+
+def test_ids_beyond_database_range_are_bad_requests(client: TestClient[Any], settings: Any) -> None:
+    from tests.helpers import make_staff, staff_login
+
+    make_staff(settings)
+    staff_login(client)
+    r = client.post("/api/staff/accounts/4134622086122013860199698890460495872/login-link")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request"

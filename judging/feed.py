@@ -1,0 +1,511 @@
+"""The database side of the live feed: the publisher that tails the event log, and snapshots and replays.
+
+* Writers append events in their own transaction (``judging.events.append_event``) and call
+  ``after_commit(app)``, which sets ``app.state.events_committed``. The publisher wakes (or polls every second:
+  other processes and the CLI write events too), reads the events after its cursor in seq order, encodes each
+  once per channel and publishes with ``await channels.wait_published`` inside try/except: a failing publish is
+  logged and retried from the log (``event.published_at`` stays NULL), and never stops later events (Litestar
+  issue #5008 kills the plugin's own publish queue on the first error, so that queue is not used).
+* Several server processes on PostgreSQL: one publisher at a time holds an advisory lock; the others stand by.
+* Snapshots are read in one consistent transaction (REPEATABLE READ on PostgreSQL) stamped with the head seq.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Litestar
+from litestar.channels import ChannelsPlugin
+from litestar.config.app import AppConfig
+from litestar.plugins import InitPluginProtocol
+from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from judging.db.base import utcnow
+from judging.db.engine import Database
+from judging.db.models import (
+    Account,
+    Contest,
+    Entry,
+    Event,
+    EventCounter,
+    HelpCall,
+    PanelMember,
+    Person,
+    Presence,
+    ScoreSheet,
+    SheetVersion,
+    Stage,
+    TopicType,
+    Venue,
+)
+from live.fanout import Hub
+from live.projection import board_ranks, competition_ranks, result_of
+from live.protocol import (
+    RELEASED,
+    EntryView,
+    EventData,
+    HelpView,
+    Leaderboard,
+    PanelJudge,
+    PresenceView,
+    Result,
+    ResultCorrected,
+    ResultReleased,
+    SheetSubmitted,
+    StaffState,
+    TimerState,
+    TopicTypeView,
+    VenueBrief,
+    VenueState,
+    audience_sees,
+    encode,
+    parse_data,
+    venue_of,
+)
+from live.protocol import Event as EventMsg
+from live.server import FeedConfig
+
+log = logging.getLogger("podium.feed")
+
+ADVISORY_LOCK_KEY = 0x706F6469  # "podi"
+RESULT_KINDS = ("result.released", "result.corrected")
+BATCH = 500
+
+
+def epoch_ms(at: datetime | None) -> int | None:
+    if at is None:
+        return None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return int(at.timestamp() * 1000)
+
+
+# Channel names carry the contest's creation stamp: a Redis stream keeps its last message, and a server pointed at
+# another database (a restored backup, the next test) must never take that message for one of its own events.
+def venue_channel(venue_id: int, stamp: int) -> str:
+    return f"venue:{venue_id}@{stamp}"
+
+
+def public_channel(contest_id: int, stamp: int) -> str:
+    return f"public:{contest_id}@{stamp}"
+
+
+def staff_channel(contest_id: int, stamp: int) -> str:
+    return f"staff:{contest_id}@{stamp}"
+
+
+# ------------------------------------------------------------------------------------------ routing
+class Topology:
+    """Which venues belong to which contest (cached; venues are set up before a contest day)."""
+
+    def __init__(self) -> None:
+        self.contest_of: dict[int, int] = {}
+        self.venues_of: dict[int, list[int]] = {}
+        self.stamp_of: dict[int, int] = {}
+
+    async def refresh(self, session: AsyncSession) -> None:
+        rows = (await session.execute(select(Venue.id, Venue.contest_id).order_by(Venue.id))).all()
+        self.contest_of = {v: c for v, c in rows}
+        self.venues_of = {}
+        for v, c in rows:
+            self.venues_of.setdefault(c, []).append(v)
+        self.stamp_of = {c: epoch_ms(at) or 0 for c, at in (await session.execute(
+            select(Contest.id, Contest.created_at))).all()}
+
+    async def ensure(self, session: AsyncSession, venue_id: int | None, contest_id: int | None) -> None:
+        if (venue_id is not None and venue_id not in self.contest_of) or (
+                contest_id is not None and contest_id not in self.stamp_of):
+            await self.refresh(session)
+
+    def routes(self, contest_id: int | None, venue_id: int | None, data: EventData) -> list[tuple[str, str]]:
+        """(channel, audience) pairs an event goes to. Replays use the same rule, so ``prev`` chains agree."""
+        venue_id = venue_of(data) or venue_id  # the payload's venue (initial-stage events log none)
+        if contest_id is None and venue_id is not None:
+            contest_id = self.contest_of.get(venue_id)
+        if contest_id is None:
+            return []
+        stamp = self.stamp_of.get(contest_id, 0)
+        out: list[tuple[str, str]] = []
+        if audience_sees("display", data):
+            venues = [venue_id] if venue_id is not None else self.venues_of.get(contest_id, [])
+            out.extend((venue_channel(v, stamp), "display") for v in venues)
+        if audience_sees("public", data):
+            out.append((public_channel(contest_id, stamp), "public"))
+        if audience_sees("staff", data):
+            out.append((staff_channel(contest_id, stamp), "staff"))
+        return out
+
+    def channel(self, audience: str, contest_id: int, venue_id: int | None) -> str:
+        stamp = self.stamp_of.get(contest_id, 0)
+        if audience == "display":
+            assert venue_id is not None
+            return venue_channel(venue_id, stamp)
+        return public_channel(contest_id, stamp) if audience == "public" else staff_channel(contest_id, stamp)
+
+
+async def head_seq(session: AsyncSession) -> int:
+    return int((await session.execute(select(EventCounter.last_seq).where(EventCounter.id == 1))).scalar() or 0)
+
+
+# ------------------------------------------------------------------------------------------ publisher
+class Publisher:
+    def __init__(self, db: Database, channels: ChannelsPlugin, wake: asyncio.Event, *, poll_s: float = 1.0,
+                 on_sheets: Any = None) -> None:
+        self.db = db
+        self.channels = channels
+        self.wake = wake
+        self.poll_s = poll_s
+        self.topology = Topology()
+        self.cursor = 0
+        self.prev: dict[str, int] = {}
+        self.failures = 0
+        self.published = 0
+        self.on_sheets = on_sheets
+        """Called with the entry ids of new sheet submissions (the lifecycle's "all sheets in" check)."""
+        self._lock_conn: Any = None
+        self.base_prev = 0
+
+    async def _acquire_leadership(self) -> None:
+        """On PostgreSQL, wait until this process holds the publisher's advisory lock."""
+        if self.db.is_sqlite:
+            return
+        while True:
+            conn = await self.db.engine.connect()
+            got = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY})).scalar()
+            if got:
+                await conn.commit()
+                self._lock_conn = conn
+                return
+            await conn.close()
+            await asyncio.sleep(2.0)
+
+    async def start_cursor(self) -> None:
+        async with self.db.read() as session:
+            first_unpublished = (await session.execute(
+                select(Event.seq).where(Event.published_at.is_(None)).order_by(Event.seq).limit(1))).scalar()
+            head = await head_seq(session)
+            await self.topology.refresh(session)
+        self.cursor = (first_unpublished - 1) if first_unpublished is not None else head
+        # Channels' previous events are unknown after a start: claim the cursor, so a client that saw less
+        # refills from the log (at worst one needless replay), never skips a real gap.
+        self.base_prev = self.cursor
+
+    async def run(self) -> None:
+        await self._acquire_leadership()
+        await self.start_cursor()
+        retry_at = 0.0
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.poll_s)
+            self.wake.clear()
+            try:
+                while await self.step():
+                    pass
+                loop_time = asyncio.get_running_loop().time()
+                if self.failures and loop_time >= retry_at:
+                    await self.retry_failed()
+                    retry_at = loop_time + 2.0
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database may blip; the log is still there on the next round
+                log.exception("live publisher round failed; retrying")
+                await asyncio.sleep(self.poll_s)
+
+    async def step(self) -> bool:
+        """Publish the next batch after the cursor; True if there may be more."""
+        async with self.db.read() as session:
+            rows = (await session.execute(
+                select(Event).where(Event.seq > self.cursor).order_by(Event.seq).limit(BATCH))).scalars().all()
+            if rows:
+                await self.topology.ensure(session, rows[-1].venue_id, rows[-1].contest_id)
+                for row in rows:
+                    await self.topology.ensure(session, row.venue_id, row.contest_id)
+        if not rows:
+            return False
+        ok: list[int] = []
+        sheet_entries: list[int] = []
+        for row in rows:
+            if await self.publish_row(row, live=True):
+                ok.append(row.seq)
+            data = parse_data(row.kind, row.payload)
+            if isinstance(data, SheetSubmitted):
+                sheet_entries.append(data.entry_id)
+            self.cursor = row.seq
+        await self._mark(ok)
+        if sheet_entries and self.on_sheets is not None:
+            try:
+                await self.on_sheets(sorted(set(sheet_entries)))
+            except Exception:
+                log.exception("lifecycle check after sheet submissions failed")
+        return len(rows) == BATCH
+
+    async def publish_row(self, row: Event, *, live: bool) -> bool:
+        data = parse_data(row.kind, row.payload)
+        if data is None:
+            return True  # not a feed event (or malformed): nothing to publish
+        at = epoch_ms(row.created_at) or 0
+        all_ok = True
+        for channel, _audience in self.topology.routes(row.contest_id, row.venue_id, data):
+            prev = self.prev.get(channel, self.base_prev)
+            if live:
+                self.prev[channel] = row.seq
+            message = encode(EventMsg(seq=row.seq, prev=min(prev, row.seq - 1), at_ms=at, data=data))
+            try:
+                await self.channels.wait_published(message, [channel])
+                self.published += 1
+            except Exception:  # log, keep going; retried from the log, and sockets refill gaps from the log
+                log.exception("publishing event %s on %s failed", row.seq, channel)
+                all_ok = False
+        if not all_ok:
+            self.failures += 1
+        return all_ok
+
+    async def retry_failed(self) -> None:
+        async with self.db.read() as session:
+            rows = (await session.execute(
+                select(Event).where(Event.published_at.is_(None), Event.seq <= self.cursor)
+                .order_by(Event.seq).limit(BATCH))).scalars().all()
+        self.failures = 0
+        ok = [row.seq for row in rows if await self.publish_row(row, live=False)]
+        await self._mark(ok)
+
+    async def _mark(self, seqs: Sequence[int]) -> None:
+        if not seqs:
+            return
+        async with self.db.write() as session:
+            await session.execute(update(Event).where(Event.seq.in_(list(seqs))).values(published_at=utcnow()))
+
+    async def close(self) -> None:
+        if self._lock_conn is not None:
+            with contextlib.suppress(Exception):
+                await self._lock_conn.close()
+            self._lock_conn = None
+
+
+# ------------------------------------------------------------------------------------------ snapshots
+async def consistent(session: AsyncSession) -> None:
+    """Make the session's reads one snapshot (PostgreSQL: REPEATABLE READ; SQLite WAL reads already are)."""
+    if session.bind.dialect.name == "postgresql":
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
+def _entry_view(e: Entry, topic_key: str) -> EntryView:
+    return EntryView(id=e.id, code=e.code, title=e.title, team=e.team, organization=e.organization,
+                     topic_type=topic_key, venue_id=e.venue_id, running_order=e.running_order,
+                     status=e.status)  # type: ignore[arg-type]
+
+
+async def _released_results(session: AsyncSession, entries: dict[int, EntryView],
+                            where: Any) -> dict[int, Result]:
+    rows = (await session.execute(
+        select(Event.seq, Event.kind, Event.payload).where(Event.kind.in_(RESULT_KINDS), where)
+        .order_by(Event.seq))).all()
+    out: dict[int, Result] = {}
+    for seq, kind, payload in rows:
+        data = parse_data(kind, payload)
+        if isinstance(data, ResultReleased | ResultCorrected):
+            out[data.entry_id] = result_of(data, seq)
+    return {k: v for k, v in out.items() if k in entries and entries[k].status in RELEASED}
+
+
+def timer_of(venue: Venue) -> TimerState:
+    return TimerState(
+        venue_id=venue.id, running=venue.timer_started_at is not None,
+        started_at_ms=epoch_ms(venue.timer_started_at), elapsed_ms=venue.timer_elapsed_ms,
+        duration_ms=venue.presentation_minutes * 60_000, qa_ms=venue.qa_minutes * 60_000,
+    )
+
+
+async def _topic_keys(session: AsyncSession, contest_id: int) -> dict[int, str]:
+    rows = (await session.execute(select(TopicType.id, TopicType.key).where(TopicType.contest_id == contest_id))).all()
+    return {i: k for i, k in rows}
+
+
+async def venue_state(session: AsyncSession, venue: Venue) -> VenueState:
+    keys = await _topic_keys(session, venue.contest_id)
+    entries = (await session.execute(
+        select(Entry).where(Entry.venue_id == venue.id).order_by(Entry.running_order, Entry.id))).scalars().all()
+    views = {e.id: _entry_view(e, keys.get(e.topic_type_id, "")) for e in entries}
+    panel = (await session.execute(
+        select(PanelMember.person_id, Person.name, PanelMember.is_chief)
+        .join(Person, Person.id == PanelMember.person_id)
+        .where(PanelMember.venue_id == venue.id).order_by(PanelMember.is_chief.desc(), PanelMember.id))).all()
+    panel_ids = {p for p, _, _ in panel}
+    progress: dict[int, list[int]] = {}
+    if views:
+        rows = (await session.execute(
+            select(ScoreSheet.entry_id, ScoreSheet.person_id)
+            .join(Stage, Stage.id == ScoreSheet.stage_id)
+            .join(SheetVersion, and_(SheetVersion.sheet_id == ScoreSheet.id, SheetVersion.is_current.is_(True)))
+            .where(ScoreSheet.entry_id.in_(list(views)), Stage.kind == "onsite"))).all()
+        for entry_id, person_id in rows:
+            if person_id in panel_ids:
+                progress.setdefault(entry_id, []).append(person_id)
+        progress = {k: sorted(set(v)) for k, v in progress.items()}
+    results = await _released_results(session, views, Event.venue_id == venue.id)
+    current_seq = (await session.execute(
+        select(Event.seq).where(Event.venue_id == venue.id, Event.kind == "venue.current")
+        .order_by(Event.seq.desc()).limit(1))).scalar() or 0
+    return VenueState(
+        venue_id=venue.id, contest_id=venue.contest_id, code=venue.code, name=venue.name,
+        current_entry_id=venue.current_entry_id, current_seq=current_seq, timer=timer_of(venue),
+        panel=[PanelJudge(person_id=p, name=n, is_chief=c) for p, n, c in panel],
+        entries=views, progress=progress, results=results, ranks=competition_ranks(results),
+    )
+
+
+async def leaderboard(session: AsyncSession, contest: Contest) -> Leaderboard:
+    tts = (await session.execute(
+        select(TopicType).where(TopicType.contest_id == contest.id).order_by(TopicType.id))).scalars().all()
+    keys = {t.id: t.key for t in tts}
+    venues = (await session.execute(
+        select(Venue).where(Venue.contest_id == contest.id).order_by(Venue.position, Venue.id))).scalars().all()
+    entries = (await session.execute(
+        select(Entry).where(Entry.contest_id == contest.id).order_by(Entry.code))).scalars().all()
+    views = {e.id: _entry_view(e, keys.get(e.topic_type_id, "")) for e in entries}
+    results = await _released_results(session, views, Event.contest_id == contest.id)
+    board = Leaderboard(
+        contest_id=contest.id, name=contest.name,
+        topic_types=[TopicTypeView(key=t.key, name_zh=t.name_zh, name_en=t.name_en) for t in tts],
+        venues={v.id: VenueBrief(id=v.id, code=v.code, name=v.name, current_entry_id=v.current_entry_id)
+                for v in venues},
+        entries=views, results=results,
+    )
+    board.ranks = board_ranks(board)
+    return board
+
+
+async def staff_state(session: AsyncSession, contest: Contest) -> StaffState:
+    venues = (await session.execute(
+        select(Venue).where(Venue.contest_id == contest.id).order_by(Venue.position, Venue.id))).scalars().all()
+    state = StaffState(contest_id=contest.id)
+    for v in venues:
+        state.venues[v.id] = await venue_state(session, v)
+    rows = (await session.execute(
+        select(Presence).where(or_(Presence.venue_id.in_([v.id for v in venues]), Presence.venue_id.is_(None)))
+    )).scalars().all()
+    persons = dict((await session.execute(select(Account.id, Account.person_id))).all())
+    for p in rows:
+        state.presence[f"{p.account_id}:{p.device_id}"] = PresenceView(
+            account_id=p.account_id, device_id=p.device_id, venue_id=p.venue_id, person_id=persons.get(p.account_id),
+            online=p.online, queued=p.queued, app_version=p.app_version, last_seen_ms=epoch_ms(p.last_seen_at) or 0,
+        )
+    calls = (await session.execute(
+        select(HelpCall, Account.display_name).join(Account, Account.id == HelpCall.account_id)
+        .where(HelpCall.venue_id.in_([v.id for v in venues]), HelpCall.resolved_at.is_(None)))).all()
+    for call, name in calls:
+        state.help_calls[call.id] = HelpView(id=call.id, account_id=call.account_id, name=name,
+                                             venue_id=call.venue_id, message=call.message)
+    return state
+
+
+# ------------------------------------------------------------------------------------------ feed sources
+class DbFeedSource:
+    """Snapshots and replays of one feed from the database (implements ``live.server.FeedSource``)."""
+
+    def __init__(self, db: Database, audience: str, *, contest_id: int, venue_id: int | None = None,
+                 topology: Topology | None = None) -> None:
+        self.db = db
+        self.audience = audience
+        self.contest_id = contest_id
+        self.venue_id = venue_id
+        self.topology = topology or Topology()
+        self.channel = ""
+        names = {"display": f"venue/{venue_id}", "public": f"board/{contest_id}"}
+        self.name = names.get(audience, f"staff/{contest_id}")
+
+    async def open(self) -> DbFeedSource:
+        """Resolve the channel name (it needs the contest's stamp from the database)."""
+        async with self.db.read() as session:
+            await self.topology.ensure(session, self.venue_id, self.contest_id)
+        self.channel = self.topology.channel(self.audience, self.contest_id, self.venue_id)
+        return self
+
+    async def snapshot(self) -> tuple[int, Any]:
+        async with self.db.read() as session:
+            await consistent(session)
+            seq = await head_seq(session)
+            if self.audience == "display":
+                venue = await session.get(Venue, self.venue_id)
+                assert venue is not None
+                return seq, await venue_state(session, venue)
+            contest = await session.get(Contest, self.contest_id)
+            assert contest is not None
+            if self.audience == "public":
+                return seq, await leaderboard(session, contest)
+            return seq, await staff_state(session, contest)
+
+    async def replay(self, since: int, window: int) -> tuple[list[bytes], int] | None:
+        async with self.db.read() as session:
+            await consistent(session)
+            head = await head_seq(session)
+            if since > head or head - since > window:
+                return None
+            await self.topology.ensure(session, self.venue_id, self.contest_id)
+            venues = self.topology.venues_of.get(self.contest_id, [])
+            if self.venue_id is not None:
+                scope = or_(Event.venue_id == self.venue_id,
+                            and_(Event.venue_id.is_(None), Event.contest_id == self.contest_id))
+            else:
+                scope = or_(Event.contest_id == self.contest_id, Event.venue_id.in_(venues))
+            rows = (await session.execute(
+                select(Event).where(Event.seq > since, Event.seq <= head, scope).order_by(Event.seq))).scalars().all()
+        out: list[bytes] = []
+        prev = since
+        for row in rows:
+            data = parse_data(row.kind, row.payload)
+            if data is None:
+                continue
+            if (self.channel, self.audience) not in self.topology.routes(row.contest_id, row.venue_id, data):
+                continue
+            out.append(encode(EventMsg(seq=row.seq, prev=prev, at_ms=epoch_ms(row.created_at) or 0, data=data)))
+            prev = row.seq
+        return out, head
+
+
+# ------------------------------------------------------------------------------------------ app wiring
+@asynccontextmanager
+async def feed_lifespan(app: Litestar) -> AsyncIterator[None]:
+    from judging.venue_control import complete_entries
+
+    db: Database = app.state.db
+    channels = app.plugins.get(ChannelsPlugin)
+    wake = asyncio.Event()
+    config = app.state.get("feed_config") or FeedConfig()
+    hub = Hub(channels, max_queue=config.max_queue)
+
+    async def on_sheets(entry_ids: list[int]) -> None:
+        if await complete_entries(db, entry_ids):
+            wake.set()
+
+    publisher = Publisher(db, channels, wake, on_sheets=on_sheets, poll_s=config.poll_s)
+    app.state.events_committed = wake
+    app.state.hub = hub
+    app.state.publisher = publisher
+    app.state.feed_config = config
+    app.state.topology = publisher.topology
+    task = asyncio.create_task(publisher.run(), name="podium-live-publisher")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        await publisher.close()
+        await hub.close()
+
+
+class LiveFeedPlugin(InitPluginProtocol):
+    """Registers :func:`feed_lifespan` *after* the Channels plugin's, so the backend is up before the publisher
+    starts and still up while it stops (list this plugin after the Channels plugin)."""
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        app_config.lifespan.append(feed_lifespan)
+        return app_config

@@ -1,0 +1,285 @@
+"""Venue control: the host's and the chief judge's page and API (put on stage, attendance, timer, release).
+
+Hosts, chief judges (of that venue) and staff may drive a venue; only the chief judge of the venue or staff
+may release a result, and only they see the pre-release outlier warnings (the host never sees values).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Request, Router, get, post
+from litestar.exceptions import PermissionDeniedException
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.response import Template
+from sqlalchemy import and_, select
+
+from judging.auth import Principal, requires_venue_control
+from judging.db.models import Account, Contest, Entry, Presence, ScoreSheet, SheetVersion, Stage, TopicType
+from judging.events import after_commit
+from judging.feed import timer_of
+from judging.venue_control import (
+    end_presentation,
+    load_venue,
+    may_release,
+    panel_marks,
+    preview,
+    put_on_stage,
+    release,
+    released_results,
+    set_attendance,
+    timer,
+)
+from judging.web import client_ip, principal_of, render
+from live.projection import competition_ranks
+from live.protocol import TimerState, now_ms
+
+OFFLINE_AFTER = timedelta(seconds=60)
+
+
+class DeviceStatus(msgspec.Struct):
+    device_id: str
+    online: bool
+    queued: int
+    seconds_since_seen: int
+    app_version: str
+
+
+class PanelStatus(msgspec.Struct):
+    person_id: int
+    name: str
+    is_chief: bool
+    recused: bool
+    submitted: bool
+    online: bool | None
+    """None: no tablet has reported yet."""
+    queued: int
+    devices: list[DeviceStatus]
+
+
+class EntryRow(msgspec.Struct):
+    id: int
+    code: str
+    title: str
+    team: str
+    organization: str
+    topic_type: str
+    running_order: int | None
+    status: str
+    submitted: int
+    expected: int
+    display: str | None
+    """Panel score, only once released."""
+    rank: int | None
+
+
+class Warning(msgspec.Struct):
+    """A judge far from the rest of the panel. Direction and size only: the chief judge is a judge too, and
+    judges never see other judges' values before release."""
+
+    person_id: int
+    name: str
+    deviation: float
+    """Points above (+) or below (-) the median of the other judges."""
+
+
+class Preview(msgspec.Struct):
+    entry_id: int
+    missing: list[int]
+    recused: list[int]
+    outliers: list[Warning]
+
+
+class ControlState(msgspec.Struct):
+    venue_id: int
+    venue_name: str
+    contest_id: int
+    contest_name: str
+    server_ms: int
+    timer: TimerState
+    current_entry_id: int | None
+    focus_entry_id: int | None
+    entries: list[EntryRow]
+    panel: list[PanelStatus]
+    can_release: bool
+    preview: Preview | None
+
+
+class StageIn(msgspec.Struct, forbid_unknown_fields=True):
+    entry_id: int | None = None
+    """None: the next scheduled entry in running order."""
+
+
+class AttendanceIn(msgspec.Struct, forbid_unknown_fields=True):
+    status: Literal["absent", "withdrawn", "scheduled"]
+    reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class TimerIn(msgspec.Struct, forbid_unknown_fields=True):
+    action: Literal["start", "pause", "reset"]
+
+
+class ReleaseIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    force: bool = False
+    """Release although sheets are missing (needs a reason)."""
+
+
+class ReleaseOut(msgspec.Struct):
+    entry_id: int
+    display: str
+    rank: int | None
+    version: int
+    corrected: bool
+
+
+def _controller(request: Request[Any, Any, Any], venue_id: int) -> Principal:
+    p = principal_of(request)
+    if p is None or not (p.is_staff or venue_id in p.venues("host", "chief_judge")):
+        raise PermissionDeniedException("You do not control this venue.")
+    return p
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+async def control_state(request: Request[Any, Any, Any], p: Principal, venue_id: int,
+                        focus: int | None = None) -> ControlState:
+    async with request.app.state.db.read() as session:
+        venue = await load_venue(session, venue_id)
+        contest = await session.get(Contest, venue.contest_id)
+        keys = dict((await session.execute(select(TopicType.id, TopicType.key))).all())
+        entries = (await session.execute(select(Entry).where(Entry.venue_id == venue.id)
+                                         .order_by(Entry.running_order, Entry.id))).scalars().all()
+        submitted: dict[int, set[int]] = {}
+        for entry_id, person_id in (await session.execute(
+                select(ScoreSheet.entry_id, ScoreSheet.person_id).join(Stage, Stage.id == ScoreSheet.stage_id)
+                .join(SheetVersion, and_(SheetVersion.sheet_id == ScoreSheet.id, SheetVersion.is_current.is_(True)))
+                .where(ScoreSheet.entry_id.in_([e.id for e in entries]), Stage.kind == "onsite"))).all():
+            submitted.setdefault(entry_id, set()).add(person_id)
+        released = await released_results(session, venue.id)
+        ranks = competition_ranks(released)
+        if focus is None:
+            pending = [e for e in entries if e.status in ("scoring", "unofficial")]
+            focus = pending[0].id if pending else venue.current_entry_id
+        focus_entry = next((e for e in entries if e.id == focus), None)
+        panel: list[PanelStatus] = []
+        marks = await panel_marks(session, focus_entry) if focus_entry is not None else []
+        expected = len([m for m in marks if not m.recused]) if marks else None
+        people = [m.person_id for m in marks]
+        devices: dict[int, list[DeviceStatus]] = {}
+        now = datetime.now(UTC)
+        for row, person_id in (await session.execute(
+                select(Presence, Account.person_id).join(Account, Account.id == Presence.account_id)
+                .where(Account.person_id.in_(people)))).all():
+            age = now - _aware(row.last_seen_at)
+            devices.setdefault(person_id, []).append(DeviceStatus(
+                device_id=row.device_id, online=row.online and age < OFFLINE_AFTER, queued=row.queued,
+                seconds_since_seen=int(age.total_seconds()), app_version=row.app_version))
+        for m in marks:
+            devs = devices.get(m.person_id, [])
+            panel.append(PanelStatus(
+                person_id=m.person_id, name=m.name, is_chief=m.is_chief, recused=m.recused,
+                submitted=m.total is not None,
+                online=any(d.online for d in devs) if devs else None, queued=sum(d.queued for d in devs),
+                devices=devs))
+        can_release = may_release(p, venue.id)
+        pre = None
+        if can_release and focus_entry is not None and focus_entry.status in (
+                "presenting", "scoring", "unofficial", "released", "official"):
+            raw = await preview(session, venue.id, focus_entry.id)
+            pre = Preview(entry_id=raw["entry_id"], missing=raw["missing"], recused=raw["recused"],
+                          outliers=[Warning(person_id=o.person_id, name=o.name, deviation=round(o.deviation, 1))
+                                    for o in raw["outliers"]])
+        rows = [
+            EntryRow(id=e.id, code=e.code, title=e.title, team=e.team, organization=e.organization,
+                     topic_type=keys.get(e.topic_type_id, ""), running_order=e.running_order, status=e.status,
+                     submitted=len(submitted.get(e.id, ())),
+                     expected=expected if (expected is not None and e.id == focus) else 0,
+                     display=released[e.id].display if e.id in released else None, rank=ranks.get(e.id))
+            for e in entries
+        ]
+        return ControlState(
+            venue_id=venue.id, venue_name=venue.name, contest_id=venue.contest_id,
+            contest_name=contest.name if contest else "", server_ms=now_ms(), timer=timer_of(venue),
+            current_entry_id=venue.current_entry_id, focus_entry_id=focus, entries=rows, panel=panel,
+            can_release=can_release, preview=pre,
+        )
+
+
+@get("/venue/{venue_id:int}", include_in_schema=False)
+async def control_page(request: Request[Any, Any, Any], venue_id: FromPath[int]) -> Template:
+    p = _controller(request, venue_id)
+    async with request.app.state.db.read() as session:
+        venue = await load_venue(session, venue_id)
+    return render(request, "venue/control.html", venue=venue, can_release=may_release(p, venue_id))
+
+
+@get("/api/venue/{venue_id:int}/control", summary="Venue control state (progress, tablets, warnings)")
+async def control_api(request: Request[Any, Any, Any], venue_id: FromPath[int],
+                      entry_id: FromQuery[int | None] = None) -> ControlState:
+    p = _controller(request, venue_id)
+    return await control_state(request, p, venue_id, entry_id)
+
+
+@post("/api/venue/{venue_id:int}/stage", summary="Put an entry (or the next one) on stage", status_code=200)
+async def stage_api(request: Request[Any, Any, Any], venue_id: FromPath[int], data: JSONBody[StageIn]) -> ControlState:
+    p = _controller(request, venue_id)
+    async with request.app.state.db.write() as session:
+        await put_on_stage(session, p, venue_id, data.entry_id, ip=client_ip(request))
+    after_commit(request.app)
+    return await control_state(request, p, venue_id)
+
+
+@post("/api/venue/{venue_id:int}/entries/{entry_id:int}/end", summary="End the presentation (scoring starts)",
+      status_code=200)
+async def end_api(request: Request[Any, Any, Any], venue_id: FromPath[int], entry_id: FromPath[int]) -> ControlState:
+    p = _controller(request, venue_id)
+    async with request.app.state.db.write() as session:
+        await end_presentation(session, p, venue_id, entry_id, ip=client_ip(request))
+    after_commit(request.app)
+    return await control_state(request, p, venue_id, entry_id)
+
+
+@post("/api/venue/{venue_id:int}/entries/{entry_id:int}/attendance", summary="Mark absent / withdrawn / undo",
+      status_code=200)
+async def attendance_api(request: Request[Any, Any, Any], venue_id: FromPath[int], entry_id: FromPath[int],
+                         data: JSONBody[AttendanceIn]) -> ControlState:
+    p = _controller(request, venue_id)
+    async with request.app.state.db.write() as session:
+        await set_attendance(session, p, venue_id, entry_id, data.status, data.reason, ip=client_ip(request))
+    after_commit(request.app)
+    return await control_state(request, p, venue_id)
+
+
+@post("/api/venue/{venue_id:int}/timer", summary="Start, pause or reset the presentation timer", status_code=200)
+async def timer_api(request: Request[Any, Any, Any], venue_id: FromPath[int], data: JSONBody[TimerIn]) -> TimerState:
+    p = _controller(request, venue_id)
+    async with request.app.state.db.write() as session:
+        venue = await timer(session, p, venue_id, data.action, ip=client_ip(request))
+        state = timer_of(venue)
+    after_commit(request.app)
+    return state
+
+
+@post("/api/venue/{venue_id:int}/entries/{entry_id:int}/release",
+      summary="Release (or correct) an entry's panel result (chief judge of the venue or staff)", status_code=200)
+async def release_api(request: Request[Any, Any, Any], venue_id: FromPath[int], entry_id: FromPath[int],
+                      data: JSONBody[ReleaseIn]) -> ReleaseOut:
+    p = _controller(request, venue_id)
+    async with request.app.state.db.write() as session:
+        payload = await release(session, p, venue_id, entry_id, reason=data.reason, force=data.force,
+                                ip=client_ip(request))
+    after_commit(request.app)
+    return ReleaseOut(entry_id=entry_id, display=payload["display"], rank=payload.get("rank"),
+                      version=payload["version"], corrected=payload["version"] > 1)
+
+
+router = Router(
+    path="/",
+    route_handlers=[control_page, control_api, stage_api, end_api, attendance_api, timer_api, release_api],
+    guards=[requires_venue_control], tags=["venue"],
+)

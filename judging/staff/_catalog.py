@@ -1,0 +1,207 @@
+# ruff: noqa: E501
+"""Source of the staff console's catalogs (judging/locale/*/LC_MESSAGES/staff.po); run it to regenerate them.
+
+msgid (English) -> (Chinese, English display text or "" to show the msgid itself).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ZH: dict[str, str] = {
+    "Connectivity of venues": "分会场连通性",
+    "All venues are linked by shared judges or anchor entries: severity corrections compare every venue.":
+        "所有分会场都通过共同评委或锚定成果相连：宽严校正可在各分会场之间比较。",
+    "The venues form {n} separate groups: scores are compared across groups only by assumption (random assignment, "
+    "or the initial review as a yardstick).":
+        "分会场分成 {n} 个互不相连的组：组间比较只能依靠假设（随机分配，或以初审成绩为标尺）。",
+    "Suggested rotations (a judge also sits in another venue for a few presentations):":
+        "建议轮换（一位评委到另一分会场加评几个成果）：",
+    "{judge} ({src}) also judges a few presentations in {dst}": "{judge}（{src}）到{dst}加评几个成果",
+    "Or score one recorded presentation (an anchor) in every venue.": "或让每个分会场都评同一个录像成果（锚定成果）。",
+    "Groups:": "分组：",
+    "Overview": "概览", "Setup": "赛事设置", "Import": "导入", "Assignment": "分配", "Conflicts of interest": "回避",
+    "QR login sheets": "二维码登录单", "Monitoring": "现场监控", "Grading": "成绩认定",
+    "msg:saved": "已保存。", "msg:assigned": "已分配。", "msg:finalized": "已定稿：成绩名单已盖章。",
+    "Venue panels": "分会场评委组", "make chief": "设为评审组长", "remove": "移除", "chief": "组长",
+    "Add to panel": "加入评委组", "Entries to venues": "成果分配到分会场",
+    "Stratified random assignment deals the entries of each topic type evenly over the venues, avoiding venues "
+    "whose panel has a conflicted judge. It is the fair default: venue differences can then be assumed to be "
+    "judge effects, not entry quality.":
+        "分层随机分配：把每种课题类型的成果平均分到各分会场，并避开有需回避评委的分会场。这是公平的默认做法："
+        "这样分会场之间的差异可以归因于评委，而不是成果水平。",
+    "Random seed (recorded in the audit log)": "随机种子（记入审计日志）",
+    "Assign entries at random, stratified by topic type": "按课题类型分层随机分配成果",
+    "Last assignment used seed {seed}.": "上次分配使用的随机种子：{seed}。",
+    "Venue": "分会场", "Assign by hand": "手工分配", "Code": "编号", "Title": "成果名称", "Organization": "单位",
+    "Topic type": "课题类型", "Running order": "发表顺序", "Save": "保存",
+    "a judge of this venue is conflicted": "本分会场有评委需回避",
+    "Reviewers to entries (initial review)": "初审专家分配", "Reviewers per entry": "每个成果的专家数",
+    "Random seed": "随机种子", "Assign reviewers (balanced, conflicts avoided)": "分配初审专家（均衡、避开回避）",
+    "Entries with fewer than 2 reviewers:": "初审专家少于 2 人的成果：", "Reviewer": "初审专家",
+    "Detect automatic conflicts": "自动识别回避关系", "Same organization as the entry": "与成果同单位",
+    "same recommending unit": "同推荐单位", "Configure on the setup page.": "可在赛事设置中调整。",
+    "Add a conflict": "添加回避", "Judge or reviewer": "评委或专家", "or a whole organization": "或整个单位",
+    "Add": "添加", "Entry or organization": "成果或单位", "Source": "来源", "Remove": "删除",
+    "source:auto": "自动", "source:declared": "评委申报", "source:staff": "工作人员添加",
+    "No conflicts recorded.": "尚无回避记录。", "Entries without a venue": "未分配分会场的成果",
+    "Grading runs": "成绩计算次数", "Steps": "工作步骤",
+    "Set up stages, topic types, rubrics, venues and the grade rule": "设置评审阶段、课题类型、评分表、分会场和等级规则",
+    "Import entries, judges and initial-review scores from Excel": "从 Excel 导入成果、评委和初审成绩",
+    "Assign judges to panels, entries to venues and reviewers to entries": "分配评委组、分会场和初审专家",
+    "Print the judges' QR login sheets": "打印评委二维码登录单", "Watch every venue on contest day": "比赛当天监控各分会场",
+    "Preview grades, finalize and export": "预览成绩等级、定稿并导出",
+    "Compute a preview": "计算预览", "On-site calibration": "发表成绩校正方法", "Initial-review aggregation": "初审成绩汇总方法",
+    "method:calibrated": "贝叶斯校正（推荐）", "method:additive": "加性宽严模型", "method:trimmed": "去掉最高最低分取平均",
+    "method:mean": "算术平均", "method:median": "中位数", "method:judge_z": "按评委标准化", "method:venue_z": "按分会场标准化",
+    "Rule": "规则", "Share of presenters (quota)": "按发表成果比例（名额）", "Score thresholds": "按分数线",
+    "Quotas apply within": "名额计算范围", "each topic type": "每种课题类型", "each venue": "每个分会场",
+    "the whole contest": "全部成果", "Floor (no grade below)": "最低分（低于此分不授等级）",
+    "Drop highest and lowest from N judges": "评委人数达到 N 时去掉最高分和最低分",
+    "Simulation draws (grade probabilities)": "模拟次数（等级概率）", "Compute preview": "计算预览",
+    "Grade labels, shares, thresholds and the onward recommendation come from the grade rule on the setup page.":
+        "等级名称、比例、分数线和推荐上报名额取自赛事设置中的等级规则。",
+    "Status": "状态", "Computed": "计算时间", "Method": "方法", "Input digest": "输入摘要", "Engine": "引擎",
+    "status:preview": "预览", "status:final": "已定稿", "status:outdated": "已过期", "Open": "打开",
+    "No grading run yet.": "尚未计算成绩。", "New contest": "新建赛事", "Organizer": "主办单位",
+    "Create with the preset rubrics": "用预置评分表创建",
+    "Upload the .xlsx or .csv (UTF-8 or GB18030) exported by the declaration system. Title rows, merged cells, "
+    "full-width characters and the usual column names are handled. The whole file is checked first; nothing is "
+    "written until you confirm.":
+        "上传申报系统导出的 .xlsx 或 .csv（UTF-8 或 GB18030）文件。标题行、合并单元格、全角字符和常见列名都能识别。"
+        "系统先检查整个文件，确认之前不会写入任何数据。",
+    "Stage": "阶段", "Initial review": "初审", "On-site (paper sheets)": "现场发表（纸质评分表）",
+    "Check the file": "检查文件", "Download the template": "下载模板", "Accepted column names": "可识别的列名",
+    "Column": "列", "Required": "必填", "Also accepted": "也接受",
+    "Item scores: one column per rubric item, named as in the rubric (e.g. 选题, 原因分析); or only the total.":
+        "分项得分：每个评分项一列，列名与评分表一致（如 选题、原因分析）；也可只给总分。",
+    "Imported: {created} new, {updated} updated.": "已导入：新增 {created} 条，更新 {updated} 条。",
+    "Header found in row {row}.": "表头在第 {row} 行。",
+    "Rows read: {rows}; valid: {valid}; with errors: {bad}.": "读取 {rows} 行；有效 {valid} 行；有错误 {bad} 行。",
+    "Columns ignored:": "未使用的列：", "The file has errors. Nothing has been imported.": "文件有错误，未导入任何数据。",
+    "Rows with errors were skipped.": "有错误的行已跳过。", "Download the error list (.xlsx)": "下载错误清单（.xlsx）",
+    "Row": "行", "Value": "内容", "Reason": "原因", "Import {n} rows": "导入 {n} 行",
+    "Import only the {n} valid rows (skip the rows with errors)": "只导入 {n} 条有效行（跳过有错误的行）",
+    "Back to import": "返回导入", "Refreshes every 5 seconds.": "每 5 秒刷新一次。", "Nobody presenting": "当前无人发表",
+    "Panel": "评委组", "Tablets online": "在线平板", "Queued sheets": "待上传评分", "Offline": "离线",
+    "Grade list": "成果等级名单", "Print": "打印", "Run": "计算", "Engine version": "引擎版本", "Approved": "批准",
+    "Rank": "名次", "Final": "最终得分", "Grade": "等级", "recommended onward": "推荐上报",
+    "Printing a sheet issues new personal login links for everyone on it: the links on earlier printouts stop "
+    "working. To replace one lost card, use “Issue new link” on the people page.":
+        "打印登录单会为单上每个人生成新的个人登录链接，之前打印的二维码随即失效。只补发一张卡片，请在“人员与登录链接”页点“重新生成链接”。",
+    "Judges, chief judge and host": "评委、评审组长和主持人", "Screens": "大屏",
+    "Print judges' QR sheet": "打印评委二维码单", "Print screen QR sheet": "打印大屏二维码单",
+    "QR login sheet": "二维码登录单",
+    "A4 portrait; each card is a personal login: hand it to that person only.": "A4 纵向；每张卡片是个人登录凭证，只交给本人。",
+    "Judges' login codes": "评委登录二维码", "Screen login codes": "大屏登录二维码",
+    "Scan with the tablet camera to log in. Do not share.": "用平板相机扫码登录，请勿转给他人。",
+    "Nobody to print for this venue yet: assign judges on the assignment page.": "本分会场还没有人员：请先在分配页加入评委。",
+    "Grading run": "成绩计算", "initial": "初审",
+    "Input digest (SHA-256 of the score rows used)": "输入摘要（所用评分记录的 SHA-256）",
+    "Outdated since": "过期时间",
+    "scores were corrected after approval; compute and approve a new preview.": "定稿后有成绩更正；请重新计算并批准新的预览。",
+    "Approve and finalize this grade list": "批准并定稿此成绩名单", "Only the owner can approve a preview.": "只有管理员可以批准定稿。",
+    "Recompute from the score log and compare": "从评分日志重新计算并核对", "Download": "下载",
+    "Grade list (.xlsx)": "等级名单（.xlsx）", "Grade list (.csv)": "等级名单（.csv）", "Venue score sheets": "分会场评分表",
+    "Per-judge sheets": "评委评分表", "Recommendation summary (推荐汇总表)": "推荐汇总表",
+    "Printable grade list": "可打印的等级名单", "Warnings": "提示", "Grades": "等级",
+    "{n} grades differ from the plain trimmed mean.": "与简单去掉最高最低分平均相比，有 {n} 个成果等级不同。",
+    "{n} entries need a boundary review.": "{n} 个成果处于等级边界，需要复核。", "Boundary review": "边界复核",
+    "Entries whose grade the data cannot settle (probability of their grade below 80%). Review these before "
+    "approving.": "这些成果的等级数据不能确定（所得等级的概率低于 80%）。定稿前请复核。",
+    "Probability": "概率", "Other grades": "其他等级", "Changes compared with the plain trimmed mean": "与简单去高去低平均相比的变化",
+    "Trimmed mean": "去高去低平均", "Calibrated": "校正后", "Every entry, with its explanation": "全部成果及计算说明",
+    "On-site raw": "发表原始平均", "On-site trimmed": "发表去高去低", "On-site corrected": "发表校正后",
+    "recommended": "推荐", "Judge and venue diagnostics": "评委与分会场诊断", "Flags": "提示项",
+    "step:raw mean of valid scores": "有效分平均", "step:robust / reliability weighting": "稳健/可靠性加权",
+    "step:judge severity correction": "评委宽严校正", "step:judge scale correction": "评委尺度校正",
+    "step:venue-wide shift correction (anchors)": "分会场整体校正（锚定成果）",
+    "step:moderation against initial review": "以初审为标尺的调节",
+    "step:drop highest/lowest (trimmed mean)": "去掉最高分和最低分", "step:median instead of mean": "取中位数",
+    "Stages and weights": "评审阶段与权重",
+    "final = weight × initial-review score + weight × on-site score (both out of 100)": "最终得分 = 权重 × 初审得分 + 权重 × 发表得分（均为百分制）",
+    "Grade rule": "等级规则", "Grade labels": "等级名称", "Shares, best first": "各等级比例（从高到低）",
+    "Thresholds, best first": "分数线（从高到低）", "Grade of entries that did not present": "未参加发表的成果等级",
+    "Recommend onward: top K per group": "推荐上报：每组前 K 名", "Calibration method": "校正方法",
+    "Judges also recuse from entries of their own recommending unit": "评委也回避本推荐单位的成果",
+    "Save the grade rule": "保存等级规则", "Venues and schedule": "分会场与日程", "Location": "地点",
+    "Starts at": "开始时间", "Presentation min": "发表（分钟）", "Q&A min": "答辩（分钟）", "Add venue": "添加分会场",
+    "Running order is set on the assignment page.": "发表顺序在分配页设置。", "Topic types and rubrics": "课题类型与评分表",
+    "total": "合计", "frozen: scoring has started": "已锁定：评分已开始", "Key": "代码", "Item": "评分项",
+    "Maximum": "满分", "Step": "步长",
+    "Edit items, one per line: key | Chinese label | English label | maximum | step":
+        "编辑评分项，每行一项：代码 | 中文名称 | 英文名称 | 满分 | 步长",
+    "Save rubric": "保存评分表", "Chinese name": "中文名称", "English name": "英文名称", "Add topic type": "添加课题类型",
+    "New venue": "新分会场", "Recompute check": "重算核对",
+    "Reproduced: recomputing from the score log gives the same digest and the same grades.":
+        "核对通过：从评分日志重新计算，得到相同的摘要和相同的等级。",
+    "Not reproduced:": "核对未通过：",
+    "The score log has changed since this run (later corrections): this grade list is outdated.":
+        "此次计算之后评分日志有变化（后来的更正）：这份成绩名单已过期。",
+    "Stored digest": "存档摘要", "Recomputed digest": "重算摘要", "Current log digest": "当前日志摘要",
+    "Back": "返回", "panel median": "评委组中位数", "Updated": "更新于", "Connection problem; retrying": "连接有问题，正在重试",
+    "Required column {column} not found (accepted headers: {aliases}).": "缺少必填列“{column}”（可用列名：{aliases}）。",
+    "No header row found in the first {n} rows (expected headers such as {expected}).":
+        "前 {n} 行中找不到表头（应有 {expected} 等列）。",
+    "The file holds no rows.": "文件是空的。", "The file cannot be read: {detail}": "无法读取文件：{detail}",
+    "The file has more than {n} rows.": "文件超过 {n} 行。", "Value missing.": "缺少内容。",
+    "Duplicate: also in row {other}.": "重复：与第 {other} 行相同。",
+    "Unknown topic type “{value}”; expected one of {expected}.": "未知的课题类型“{value}”；应为 {expected} 之一。",
+    "Unknown circle type “{value}”; expected one of {expected}.": "未知的小组类型“{value}”；应为 {expected} 之一。",
+    "Unknown venue “{value}”; expected one of {expected}.": "未知的分会场“{value}”；应为 {expected} 之一。",
+    "Not a whole number: “{value}”.": "不是整数：“{value}”。", "Not a number: “{value}”.": "不是数字：“{value}”。",
+    "Unknown role “{value}”; expected one of {expected}.": "未知的角色“{value}”；应为 {expected} 之一。",
+    "No entry with code “{value}” in this contest.": "本赛事没有编号为“{value}”的成果。",
+    "No judge or reviewer named “{value}” in this contest.": "本赛事没有名为“{value}”的评委或专家。",
+    "Several people are named “{value}”; add the 工作单位 column to tell them apart.": "有多人名为“{value}”；请加“工作单位”列区分。",
+    "Score {value} is above the item maximum {max}.": "得分 {value} 超过该项满分 {max}。",
+    "Score {value} is negative.": "得分 {value} 为负数。",
+    "Score {value} is not a multiple of the step {step}.": "得分 {value} 不是步长 {step} 的整数倍。",
+    "Neither a total nor item scores given.": "既没有总分也没有分项得分。",
+    "Total {value} differs from the sum of the item scores {sum}.": "总分 {value} 与分项得分之和 {sum} 不一致。",
+    "Item {item} missing (the rubric of this entry's topic type needs it).": "缺少评分项“{item}”（该成果课题类型的评分表需要）。",
+    "The reviewer has a conflict of interest with this entry ({reason}).": "该专家需回避此成果（{reason}）。",
+    "{value} is not on the panel of this entry's venue.": "{value} 不在该成果所在分会场的评委组中。",
+    "Too long ({n} characters; at most {max}).": "内容太长（{n} 个字符，最多 {max} 个）。",
+    "The topic type of this entry has no rubric for the {stage} stage.": "该成果的课题类型没有{stage}阶段的评分表。",
+    "Row {row} · {column}: {message}": "第 {row} 行 · {column}：{message}",
+    "Written: {created} new, {updated} updated.": "已写入：新增 {created} 条，更新 {updated} 条。",
+    "Dry run: the file is clean; nothing was written.": "试运行：文件无误；未写入任何数据。",
+    "Judge severity (points, + = lenient)": "评委宽严（分，正数为偏宽）", "On-site scores per venue": "各分会场发表得分分布",
+    "Agreement per venue (ICC, Kendall's W)": "各分会场评委一致性（ICC、Kendall W）",
+    "Entries": "成果", "Judges and reviewers": "评委与专家", "Scores": "评分",
+}
+
+EN: dict[str, str] = {
+    "msg:saved": "Saved.", "msg:assigned": "Assigned.", "msg:finalized": "Finalized: the grade list is stamped.",
+    "method:calibrated": "Bayesian calibration (recommended)", "method:additive": "Additive severity model",
+    "method:trimmed": "Trimmed mean (drop highest and lowest)", "method:mean": "Mean", "method:median": "Median",
+    "method:judge_z": "Per-judge standardization", "method:venue_z": "Per-venue standardization",
+    "status:preview": "preview", "status:final": "final", "status:outdated": "outdated",
+    "source:auto": "automatic", "source:declared": "declared by the judge", "source:staff": "added by staff",
+    "step:raw mean of valid scores": "raw mean of valid scores",
+    "step:robust / reliability weighting": "robust / reliability weighting",
+    "step:judge severity correction": "judge severity correction", "step:judge scale correction": "judge scale correction",
+    "step:venue-wide shift correction (anchors)": "venue-wide shift correction (anchors)",
+    "step:moderation against initial review": "moderation against initial review",
+    "step:drop highest/lowest (trimmed mean)": "drop highest/lowest (trimmed mean)",
+    "step:median instead of mean": "median instead of mean",
+}
+
+
+def _q(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def write(root: Path) -> None:
+    for locale, table in (("zh_Hans", ZH), ("en", EN)):
+        lines = ['msgid ""', 'msgstr ""', '"Content-Type: text/plain; charset=UTF-8\\n"', f'"Language: {locale}\\n"', ""]
+        keys = ZH.keys() if locale == "zh_Hans" else EN.keys()
+        for k in keys:
+            lines += [f"msgid {_q(k)}", f"msgstr {_q(table[k])}", ""]
+        path = root / locale / "LC_MESSAGES" / "staff.po"
+        path.write_text("\n".join(lines), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    write(Path(__file__).resolve().parent.parent / "locale")

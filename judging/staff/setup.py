@@ -1,0 +1,197 @@
+"""Contest setup services: contest with preset stages, topic types and rubrics; stage weights; rubric editing
+(until frozen by the first score); venues and their schedule; the grade rule. Callers audit and commit."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from judging.db.models import Contest, Rubric, RubricItem, ScoreSheet, Stage, TopicType, Venue
+from judging.events import ensure_counter
+from judging.presets import DEFAULT_GRADE_RULE, STAGES, TOPIC_TYPES, TopicPreset
+
+
+class SetupError(ValueError):
+    pass
+
+
+async def create_contest(session: AsyncSession, name: str, year: int, organizer: str = "") -> Contest:
+    name = name.strip()
+    if not name:
+        raise SetupError("the contest needs a name")
+    if not 2000 <= year <= 2100:
+        raise SetupError("the year must be between 2000 and 2100")
+    await ensure_counter(session)
+    contest = Contest(name=name[:200], year=year, organizer=organizer.strip()[:200],
+                      grade_rule=dict(DEFAULT_GRADE_RULE))
+    session.add(contest)
+    await session.flush()
+    stages = []
+    for kind, zh, en, position, weight in STAGES:
+        stage = Stage(contest_id=contest.id, kind=kind, name_zh=zh, name_en=en, position=position, weight=weight)
+        session.add(stage)
+        stages.append(stage)
+    await session.flush()
+    for preset in TOPIC_TYPES:
+        await add_topic_type(session, contest.id, preset.key, preset.name_zh, preset.name_en, preset=preset)
+    return contest
+
+
+async def add_topic_type(session: AsyncSession, contest_id: int, key: str, name_zh: str, name_en: str,
+                         preset: TopicPreset | None = None) -> TopicType:
+    key = key.strip()
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", key):
+        raise SetupError("the key must be lower-case letters, digits and _")
+    if await session.scalar(select(TopicType.id).where(TopicType.contest_id == contest_id, TopicType.key == key)):
+        raise SetupError(f"topic type {key} exists already")
+    tt = TopicType(contest_id=contest_id, key=key, name_zh=name_zh.strip()[:50], name_en=name_en.strip()[:80])
+    session.add(tt)
+    await session.flush()
+    preset = preset or next((p for p in TOPIC_TYPES if p.key == key), TOPIC_TYPES[0])
+    for stage in (await session.execute(select(Stage).where(Stage.contest_id == contest_id))).scalars():
+        rubric = Rubric(topic_type_id=tt.id, stage_id=stage.id, name=preset.rubric_name if preset.key == key
+                        else f"{tt.name_zh}（自定义）")
+        rubric.items = [RubricItem(key=i.key, label_zh=i.label_zh, label_en=i.label_en, max_points=i.max_points,
+                                   step=i.step, position=n) for n, i in enumerate(preset.items)]
+        session.add(rubric)
+    await session.flush()
+    return tt
+
+
+async def set_stage_weights(session: AsyncSession, contest_id: int, weights: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for stage in (await session.execute(select(Stage).where(Stage.contest_id == contest_id))).scalars():
+        if stage.kind in weights:
+            w = _decimal(weights[stage.kind], "weight")
+            if not Decimal(0) <= w <= Decimal(1):
+                raise SetupError("a stage weight must be between 0 and 1")
+            stage.weight = w
+            out[stage.kind] = str(w)
+    await session.flush()
+    return out
+
+
+async def rubric_is_frozen(session: AsyncSession, rubric: Rubric) -> bool:
+    if rubric.frozen_at is not None:
+        return True
+    used = await session.scalar(select(func.count(ScoreSheet.id)).where(ScoreSheet.rubric_id == rubric.id))
+    return bool(used)
+
+
+async def replace_rubric_items(session: AsyncSession, contest_id: int, rubric_id: int,
+                               items: list[dict[str, Any]]) -> Rubric:
+    rubric = (await session.execute(select(Rubric).options(selectinload(Rubric.items))
+                                    .where(Rubric.id == rubric_id))).scalar_one_or_none()
+    if rubric is None:
+        raise SetupError("no such rubric")
+    tt = await session.get(TopicType, rubric.topic_type_id)
+    if tt is None or tt.contest_id != contest_id:
+        raise SetupError("no such rubric in this contest")
+    if await rubric_is_frozen(session, rubric):
+        raise SetupError("this rubric is frozen: scoring has started")
+    if not items:
+        raise SetupError("a rubric needs at least one item")
+    keys = set()
+    new = []
+    for n, it in enumerate(items):
+        key = str(it.get("key", "")).strip() or f"item{n + 1}"
+        if key in keys:
+            raise SetupError(f"duplicate item key {key}")
+        keys.add(key)
+        label = str(it.get("label_zh", "")).strip()
+        if not label:
+            raise SetupError("every item needs a Chinese label")
+        mx, step = _decimal(it.get("max_points"), "max"), _decimal(it.get("step", "0.5"), "step")
+        if mx <= 0 or step <= 0 or mx > 1000:
+            raise SetupError("maximum and step must be positive")
+        new.append(RubricItem(key=key[:40], label_zh=label[:100], label_en=str(it.get("label_en", "") or label)[:100],
+                              max_points=mx, step=step, position=n))
+    rubric.items.clear()
+    await session.flush()
+    rubric.items.extend(new)
+    await session.flush()
+    return rubric
+
+
+async def save_venue(session: AsyncSession, contest_id: int, data: dict[str, Any],
+                     venue_id: int | None = None) -> Venue:
+    code = str(data.get("code", "")).strip()
+    name = str(data.get("name", "")).strip()
+    if not code or not name:
+        raise SetupError("a venue needs a code and a name")
+    clash = await session.scalar(select(Venue.id).where(Venue.contest_id == contest_id, Venue.code == code))
+    if clash is not None and clash != venue_id:
+        raise SetupError(f"venue code {code} is taken")
+    if venue_id is None:
+        position = int(await session.scalar(select(func.count(Venue.id)).where(Venue.contest_id == contest_id)) or 0)
+        venue = Venue(contest_id=contest_id, code=code, name=name, position=position)
+        session.add(venue)
+    else:
+        venue = await session.get(Venue, venue_id)
+        if venue is None or venue.contest_id != contest_id:
+            raise SetupError("no such venue")
+        venue.code, venue.name = code, name
+    venue.location = str(data.get("location", "") or "")[:200]
+    for field_name in ("presentation_minutes", "qa_minutes"):
+        if data.get(field_name) not in (None, ""):
+            minutes = int(data[field_name])
+            if not 0 <= minutes <= 180:
+                raise SetupError("minutes must be between 0 and 180")
+            setattr(venue, field_name, minutes)
+    if data.get("starts_at"):
+        try:
+            starts = datetime.fromisoformat(str(data["starts_at"]))
+        except ValueError as exc:
+            raise SetupError("start time must look like 2024-05-20T08:30") from exc
+        if starts.tzinfo is None:
+            from zoneinfo import ZoneInfo
+
+            starts = starts.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+        venue.starts_at = starts
+    await session.flush()
+    return venue
+
+
+def validate_grade_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """Check a grade rule against the scoring engine's own validation; returns the cleaned rule."""
+    from judging.staff.grading import make_rule
+
+    out = dict(DEFAULT_GRADE_RULE)
+    out.update({k: v for k, v in rule.items() if v is not None})
+    if out.get("kind") not in ("quota", "threshold"):
+        raise SetupError("the grade rule kind must be quota or threshold")
+    labels = [str(x).strip() for x in out.get("labels", []) if str(x).strip()]
+    out["labels"] = labels
+    out["shares"] = [float(x) for x in out.get("shares", [])][: len(labels)]
+    out["cuts"] = [float(x) for x in out.get("cuts", [90, 85, 80])][: len(labels)]
+    if out.get("floor") in ("", None):
+        out["floor"] = None
+    else:
+        out["floor"] = float(out["floor"])
+    out["recommend_top_k"] = int(out.get("recommend_top_k") or 0)
+    out["trim_from"] = int(out.get("trim_from") or 5)
+    out["coi_same_recommending_unit"] = bool(out.get("coi_same_recommending_unit", False))
+    settings = {"kind": out["kind"], "shares": out["shares"], "cuts": out["cuts"], "labels": labels,
+                "floor": out["floor"], "non_presenter_grade": out.get("non_presenter_grade", "优秀奖"),
+                "recommend_top_k": out["recommend_top_k"]}
+    try:
+        make_rule(settings)
+    except ValueError as exc:
+        raise SetupError(f"the grade rule is not valid: {exc}") from exc
+    return out
+
+
+def _decimal(value: Any, what: str) -> Decimal:
+    try:
+        d = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError) as exc:
+        raise SetupError(f"{what} must be a number") from exc
+    if not d.is_finite():
+        raise SetupError(f"{what} must be a number")
+    return d

@@ -1,0 +1,318 @@
+"""Venue control: what hosts and chief judges do, and the result lifecycle of an entry.
+
+Lifecycle: scheduled -> presenting (host puts it on stage) -> scoring (the next entry goes on stage, or the host
+ends the presentation) -> unofficial (every valid panel sheet is in; set by the publisher when the last sheet
+arrives) -> released (the chief judge or staff releases: the panel result is computed with ``scoring``) ->
+official (the grade list is finalized). Absent and withdrawn are side exits the host can undo. A correction after
+release is a new ``result.corrected`` event with a reason, never an edit.
+
+Every function runs inside the caller's write transaction, writes its events with ``append_event`` and its audit
+row with ``audit.record``; the caller calls ``after_commit(app)`` once the transaction has committed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from judging.audit import record
+from judging.auth import Principal
+from judging.db.base import utcnow
+from judging.db.engine import Database
+from judging.db.models import (
+    Conflict,
+    Entry,
+    Event,
+    PanelMember,
+    Person,
+    ScoreSheet,
+    SheetVersion,
+    Stage,
+    Venue,
+)
+from judging.errors import PodiumError
+from judging.events import append_event
+from live.projection import competition_ranks, result_of
+from live.protocol import RELEASED, ResultCorrected, ResultReleased, parse_data
+from live.results import PanelMark, outliers, panel_outcome
+
+
+def _now() -> datetime:
+    return utcnow()
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+async def load_venue(session: AsyncSession, venue_id: int, *, lock: bool = False) -> Venue:
+    stmt = select(Venue).where(Venue.id == venue_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    venue = (await session.execute(stmt)).scalar_one_or_none()
+    if venue is None:
+        raise PodiumError(f"There is no venue {venue_id}.", code="not_found", status_code=404)
+    return venue
+
+
+async def load_entry(session: AsyncSession, venue: Venue, entry_id: int, *, lock: bool = False) -> Entry:
+    stmt = select(Entry).where(Entry.id == entry_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    entry = (await session.execute(stmt)).scalar_one_or_none()
+    if entry is None or entry.venue_id != venue.id:
+        raise PodiumError(f"Entry {entry_id} is not presented in {venue.name}.", code="not_found", status_code=404)
+    return entry
+
+
+async def _status(session: AsyncSession, entry: Entry, status: str, reason: str = "") -> None:
+    entry.status = status
+    await append_event(session, "entry.status",
+                       {"entry_id": entry.id, "venue_id": entry.venue_id, "status": status, "reason": reason},
+                       contest_id=entry.contest_id, venue_id=entry.venue_id)
+
+
+async def _timer_event(session: AsyncSession, venue: Venue) -> None:
+    started = venue.timer_started_at
+    await append_event(session, "timer", {
+        "venue_id": venue.id, "running": started is not None,
+        "started_at_ms": int(_aware(started).timestamp() * 1000) if started else None,
+        "elapsed_ms": venue.timer_elapsed_ms, "duration_ms": venue.presentation_minutes * 60_000,
+        "qa_ms": venue.qa_minutes * 60_000,
+    }, contest_id=venue.contest_id, venue_id=venue.id)
+
+
+# ------------------------------------------------------------------------------------------ host actions
+async def put_on_stage(session: AsyncSession, who: Principal, venue_id: int, entry_id: int | None, *,
+                       ip: str = "") -> Entry:
+    """Put ``entry_id`` (or, when None, the next scheduled entry in running order) on stage."""
+    venue = await load_venue(session, venue_id, lock=True)
+    if entry_id is None:
+        entry = (await session.execute(
+            select(Entry).where(Entry.venue_id == venue.id, Entry.status == "scheduled")
+            .order_by(Entry.running_order, Entry.id).limit(1))).scalar_one_or_none()
+        if entry is None:
+            raise PodiumError("Every entry of this venue has presented (or is absent or withdrawn).",
+                              code="no_next_entry", status_code=409)
+    else:
+        entry = await load_entry(session, venue, entry_id, lock=True)
+        if entry.id == venue.current_entry_id and entry.status == "presenting":
+            return entry
+        if entry.status not in ("scheduled", "absent"):
+            raise PodiumError(f"{entry.code} cannot go on stage: its status is {entry.status}.",
+                              code="bad_status", status_code=409, detail={"status": entry.status})
+    if venue.current_entry_id is not None and venue.current_entry_id != entry.id:
+        previous = await session.get(Entry, venue.current_entry_id)
+        if previous is not None and previous.status == "presenting":
+            await _status(session, previous, "scoring")
+            await mark_unofficial_if_complete(session, previous)
+    await _status(session, entry, "presenting")
+    venue.current_entry_id = entry.id
+    await append_event(session, "venue.current", {"venue_id": venue.id, "entry_id": entry.id},
+                       contest_id=venue.contest_id, venue_id=venue.id)
+    venue.timer_started_at = None
+    venue.timer_elapsed_ms = 0
+    await _timer_event(session, venue)
+    record(session, who, "venue.on_stage", contest_id=venue.contest_id, entry_id=entry.id,
+           target=f"venue:{venue.id}", ip=ip, code=entry.code)
+    return entry
+
+
+async def end_presentation(session: AsyncSession, who: Principal, venue_id: int, entry_id: int, *,
+                           ip: str = "") -> Entry:
+    venue = await load_venue(session, venue_id, lock=True)
+    entry = await load_entry(session, venue, entry_id, lock=True)
+    if entry.status != "presenting":
+        raise PodiumError(f"{entry.code} is not presenting (status {entry.status}).", code="bad_status",
+                          status_code=409)
+    await _status(session, entry, "scoring")
+    if venue.timer_started_at is not None:
+        venue.timer_elapsed_ms += _elapsed_since(venue.timer_started_at)
+        venue.timer_started_at = None
+        await _timer_event(session, venue)
+    record(session, who, "venue.end_presentation", contest_id=venue.contest_id, entry_id=entry.id,
+           target=f"venue:{venue.id}", ip=ip)
+    await mark_unofficial_if_complete(session, entry)
+    return entry
+
+
+async def set_attendance(session: AsyncSession, who: Principal, venue_id: int, entry_id: int, status: str,
+                         reason: str, *, ip: str = "") -> Entry:
+    """Mark an entry absent or withdrawn, or undo that (back to scheduled)."""
+    venue = await load_venue(session, venue_id, lock=True)
+    entry = await load_entry(session, venue, entry_id, lock=True)
+    allowed = {"absent": ("scheduled", "presenting"), "withdrawn": ("scheduled", "presenting", "absent"),
+               "scheduled": ("absent", "withdrawn")}
+    if status not in allowed:
+        raise PodiumError("Status must be absent, withdrawn or scheduled.", code="bad_status")
+    if entry.status not in allowed[status]:
+        raise PodiumError(f"{entry.code} cannot become {status}: its status is {entry.status}.",
+                          code="bad_status", status_code=409, detail={"status": entry.status})
+    if status == "withdrawn" and not reason.strip():
+        raise PodiumError("Give a reason for the withdrawal.", code="reason_required")
+    await _status(session, entry, status, reason.strip())
+    if venue.current_entry_id == entry.id and status != "scheduled":
+        venue.current_entry_id = None
+        await append_event(session, "venue.current", {"venue_id": venue.id, "entry_id": None},
+                           contest_id=venue.contest_id, venue_id=venue.id)
+    record(session, who, f"entry.{status}", contest_id=venue.contest_id, entry_id=entry.id,
+           target=f"venue:{venue.id}", reason=reason.strip(), ip=ip)
+    return entry
+
+
+def _elapsed_since(started: datetime) -> int:
+    return max(0, int((_now() - _aware(started)).total_seconds() * 1000))
+
+
+async def timer(session: AsyncSession, who: Principal, venue_id: int, action: str, *, ip: str = "") -> Venue:
+    venue = await load_venue(session, venue_id, lock=True)
+    if action == "start":
+        if venue.timer_started_at is None:
+            venue.timer_started_at = _now()
+    elif action == "pause":
+        if venue.timer_started_at is not None:
+            venue.timer_elapsed_ms += _elapsed_since(venue.timer_started_at)
+            venue.timer_started_at = None
+    elif action == "reset":
+        venue.timer_started_at = None
+        venue.timer_elapsed_ms = 0
+    else:
+        raise PodiumError("The timer action must be start, pause or reset.", code="bad_action")
+    await _timer_event(session, venue)
+    record(session, who, f"timer.{action}", contest_id=venue.contest_id, entry_id=venue.current_entry_id,
+           target=f"venue:{venue.id}", ip=ip, elapsed_ms=venue.timer_elapsed_ms)
+    return venue
+
+
+# ------------------------------------------------------------------------------------------ panel and sheets
+async def panel_marks(session: AsyncSession, entry: Entry) -> list[PanelMark]:
+    """The venue panel's current on-site totals for an entry (chief first), with recusals."""
+    panel = (await session.execute(
+        select(Person, PanelMember.is_chief).join(PanelMember, PanelMember.person_id == Person.id)
+        .where(PanelMember.venue_id == entry.venue_id).order_by(PanelMember.is_chief.desc(), PanelMember.id)
+    )).all()
+    totals = dict((await session.execute(
+        select(ScoreSheet.person_id, SheetVersion.total)
+        .join(SheetVersion, and_(SheetVersion.sheet_id == ScoreSheet.id, SheetVersion.is_current.is_(True),
+                                 SheetVersion.discarded.is_(False)))
+        .join(Stage, Stage.id == ScoreSheet.stage_id)
+        .where(ScoreSheet.entry_id == entry.id, Stage.kind == "onsite"))).all())
+    recused = set((await session.execute(
+        select(Conflict.person_id)
+        .where(or_(Conflict.entry_id == entry.id, Conflict.organization == entry.organization))
+    )).scalars().all())
+    return [PanelMark(person_id=p.id, name=p.name, total=Decimal(totals[p.id]) if p.id in totals else None,
+                      recused=p.id in recused, is_chief=chief) for p, chief in panel]
+
+
+def missing(marks: list[PanelMark]) -> list[PanelMark]:
+    return [m for m in marks if m.total is None and not m.recused]
+
+
+async def mark_unofficial_if_complete(session: AsyncSession, entry: Entry) -> bool:
+    if entry.status not in ("presenting", "scoring"):
+        return False
+    marks = await panel_marks(session, entry)
+    if missing(marks) or not any(m.total is not None and not m.recused for m in marks):
+        return False
+    if entry.status == "presenting":
+        return False  # the presentation is still on: it becomes unofficial when it ends
+    await _status(session, entry, "unofficial")
+    return True
+
+
+async def complete_entries(db: Database, entry_ids: list[int]) -> bool:
+    """After sheet submissions: move entries whose panel is complete to ``unofficial``. True if any moved."""
+    moved = False
+    async with db.write() as session:
+        for entry_id in entry_ids:
+            entry = (await session.execute(select(Entry).where(Entry.id == entry_id).with_for_update())).scalar()
+            if entry is not None and await mark_unofficial_if_complete(session, entry):
+                moved = True
+    return moved
+
+
+# ------------------------------------------------------------------------------------------ release
+async def released_results(session: AsyncSession, venue_id: int) -> dict[int, Any]:
+    rows = (await session.execute(
+        select(Event.kind, Event.payload).where(Event.venue_id == venue_id,
+                                                Event.kind.in_(("result.released", "result.corrected")))
+        .order_by(Event.seq))).all()
+    out = {}
+    for kind, payload in rows:
+        data = parse_data(kind, payload)
+        if isinstance(data, ResultReleased | ResultCorrected):
+            out[data.entry_id] = result_of(data)
+    statuses = dict((await session.execute(
+        select(Entry.id, Entry.status).where(Entry.venue_id == venue_id))).all())
+    return {k: v for k, v in out.items() if statuses.get(k) in RELEASED}
+
+
+def may_release(who: Principal, venue_id: int) -> bool:
+    return who.is_staff or venue_id in who.venues("chief_judge")
+
+
+async def release(session: AsyncSession, who: Principal, venue_id: int, entry_id: int, *, reason: str = "",
+                  force: bool = False, ip: str = "") -> dict[str, Any]:
+    """Release (or, once released, correct) an entry's panel result. Returns the event payload."""
+    if not may_release(who, venue_id):
+        raise PodiumError("Only the chief judge of this venue (or staff) can release results.",
+                          code="forbidden", status_code=403)
+    venue = await load_venue(session, venue_id, lock=True)
+    entry = await load_entry(session, venue, entry_id, lock=True)
+    reason = reason.strip()
+    marks = await panel_marks(session, entry)
+    correcting = entry.status in RELEASED
+    if correcting and not reason:
+        raise PodiumError("This result is already released: a correction needs a reason.", code="reason_required")
+    if not correcting:
+        if entry.status not in ("scoring", "unofficial", "presenting"):
+            raise PodiumError(f"{entry.code} cannot be released: its status is {entry.status}.",
+                              code="bad_status", status_code=409, detail={"status": entry.status})
+        absent = missing(marks)
+        if absent and not (force and reason):
+            raise PodiumError(
+                "Not every judge has submitted: " + ", ".join(m.name for m in absent)
+                + ". Wait, or release anyway with a reason.",
+                code="sheets_missing", status_code=409, detail={"missing": [m.person_id for m in absent]})
+    try:
+        outcome = panel_outcome(marks)
+    except ValueError:
+        raise PodiumError("There is no valid score for this entry yet.", code="no_scores", status_code=409) from None
+    others = await released_results(session, venue.id)
+    version = others[entry.id].version + 1 if correcting and entry.id in others else 1
+    kind = "result.corrected" if correcting else "result.released"
+    data_cls = ResultCorrected if correcting else ResultReleased
+    payload_obj = data_cls(entry_id=entry.id, venue_id=venue.id, score=outcome.score, display=outcome.display,
+                           judges=outcome.judges, n_valid=outcome.n_valid, trimmed=outcome.trimmed,
+                           version=version, reason=reason)
+    others[entry.id] = result_of(payload_obj)
+    payload_obj.rank = competition_ranks(others).get(entry.id)
+    payload = msgspec.to_builtins(payload_obj)
+    payload.pop("kind", None)
+    if not correcting:
+        entry.status = "released"
+    await append_event(session, kind, payload, contest_id=entry.contest_id, venue_id=venue.id)
+    await session.execute(
+        update(ScoreSheet).where(ScoreSheet.entry_id == entry.id, ScoreSheet.locked.is_(False),
+                                 ScoreSheet.stage_id.in_(select(Stage.id).where(Stage.kind == "onsite")))
+        .values(locked=True, locked_at=_now(), locked_by=who.account_id))
+    record(session, who, "result.correct" if correcting else "result.release", contest_id=entry.contest_id,
+           entry_id=entry.id, target=f"venue:{venue.id}", reason=reason, ip=ip, display=outcome.display,
+           version=version, forced=bool(force and missing(marks)),
+           totals={str(m.person_id): str(m.total) for m in marks if m.total is not None})
+    return payload
+
+
+async def preview(session: AsyncSession, venue_id: int, entry_id: int) -> dict[str, Any]:
+    """For the chief judge before release: missing sheets, recusals and outlier warnings."""
+    venue = await load_venue(session, venue_id)
+    entry = await load_entry(session, venue, entry_id)
+    marks = await panel_marks(session, entry)
+    return {"entry_id": entry.id, "missing": [m.person_id for m in missing(marks)],
+            "recused": [m.person_id for m in marks if m.recused], "outliers": outliers(marks)}

@@ -1,0 +1,137 @@
+"""Per-process fan-out: one Channels subscription per feed channel, shared by every local socket.
+
+The publisher encodes each event once per channel; the bytes travel through the Channels backend (memory or
+Redis) once per process; the hub reads the message's ``seq``/``prev`` once and hands the *same* bytes object
+to every listener. Each listener has a bounded queue: a socket that cannot keep up is marked ``overflowed``
+and closed by its handler with a clear reason, instead of growing memory or slowing the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from typing import Any
+
+from litestar.channels import ChannelsPlugin
+
+from live.protocol import decode_header
+
+log = logging.getLogger("podium.live")
+
+Item = tuple[int, int, bytes]
+"""(seq, prev, encoded message)."""
+
+DEFAULT_MAX_QUEUE = 256
+
+
+class Listener:
+    """One socket's inbox: a bounded deque plus a wake-up event."""
+
+    __slots__ = ("_items", "_wake", "channel", "max_queue", "overflowed", "resume_from")
+
+    def __init__(self, channel: str, max_queue: int) -> None:
+        self.channel = channel
+        self.max_queue = max_queue
+        self._items: deque[Item] = deque()
+        self._wake = asyncio.Event()
+        self.overflowed = False
+        self.resume_from: int | None = None
+
+    def push(self, item: Item) -> None:
+        if self.overflowed:
+            return
+        if len(self._items) >= self.max_queue:
+            self.overflowed = True
+            self._items.clear()
+        else:
+            self._items.append(item)
+        self._wake.set()
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    async def get(self) -> Item | None:
+        """The next item, or None when woken for another reason (overflow, resume request)."""
+        while not self._items:
+            if self.overflowed or self.resume_from is not None:
+                return None
+            await self._wake.wait()
+            self._wake.clear()
+        return self._items.popleft()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class Hub:
+    def __init__(self, channels: ChannelsPlugin, *, max_queue: int = DEFAULT_MAX_QUEUE) -> None:
+        self.channels = channels
+        self.max_queue = max_queue
+        self._listeners: dict[str, set[Listener]] = {}
+        self._pumps: dict[str, asyncio.Task[None]] = {}
+        self._ready: dict[str, asyncio.Event] = {}
+        self.received = 0
+        """Messages received from the backend (once per message and process, not per listener)."""
+
+    async def join(self, channel: str) -> Listener:
+        """A listener on ``channel``; returns once the channel subscription is live, so nothing published
+        after this call can be missed by the caller."""
+        listener = Listener(channel, self.max_queue)
+        self._listeners.setdefault(channel, set()).add(listener)
+        if channel not in self._pumps:
+            self._ready[channel] = asyncio.Event()
+            self._pumps[channel] = asyncio.create_task(self._pump(channel), name=f"podium-fanout-{channel}")
+        await self._ready[channel].wait()
+        return listener
+
+    def leave(self, listener: Listener) -> None:
+        group = self._listeners.get(listener.channel)
+        if group is not None:
+            group.discard(listener)
+
+    def count(self, channel: str | None = None) -> int:
+        if channel is not None:
+            return len(self._listeners.get(channel, ()))
+        return sum(len(g) for g in self._listeners.values())
+
+    def deliver(self, channel: str, data: bytes) -> None:
+        header = decode_header(data)
+        item = (header.seq, header.prev, data)
+        self.received += 1
+        for listener in tuple(self._listeners.get(channel, ())):
+            listener.push(item)
+
+    async def _pump(self, channel: str) -> None:
+        delay = 0.5
+        while True:
+            subscriber: Any = None
+            try:
+                subscriber = await self.channels.subscribe([channel])
+                self._ready[channel].set()
+                delay = 0.5
+                async for data in subscriber.iter_events():
+                    self.deliver(channel, data)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a backend blip must not end the feed: resubscribe; sockets heal gaps from the log
+                log.exception("fan-out subscription to %s failed; resubscribing", channel)
+                self._ready[channel].set()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+            finally:
+                if subscriber is not None:
+                    with contextlib.suppress(Exception):
+                        await self.channels.unsubscribe(subscriber)
+
+    async def close(self) -> None:
+        for task in self._pumps.values():
+            task.cancel()
+        for task in self._pumps.values():
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._pumps.clear()
+        for group in self._listeners.values():
+            for listener in group:
+                listener.poke()

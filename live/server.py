@@ -1,0 +1,206 @@
+"""One websocket connection of a feed: sync (snapshot or replay), then stream, with heartbeats both ways.
+
+The database side is behind :class:`FeedSource` (implemented in ``judging.feed``), so this module knows no
+SQLAlchemy. Sequence of a connection::
+
+    client connects with ?since=<last seq it saw> (0 or absent: never saw anything)
+    server: hello
+    server: snapshot (since too old, absent, or ahead of the server)  |  the missed events (replayed from the log)
+    server: synced {seq}
+    server: event ...   (live; each carries seq and prev — prev > the client's last seq means a gap)
+    both:   ping every heartbeat_s; server answers client pings with pong {t, server_ms} (clock offset)
+
+Gaps are healed on the server: an event whose ``prev`` is newer than what this socket last received makes the
+handler replay from the log first (or send a fresh snapshot when the gap is older than the window).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import msgspec
+from litestar import WebSocket
+from litestar.exceptions import WebSocketDisconnect
+
+from live.fanout import Hub, Listener
+from live.protocol import (
+    CLOSE_HEARTBEAT,
+    CLOSE_SLOW,
+    Hello,
+    Ping,
+    Pong,
+    Resume,
+    Snapshot,
+    State,
+    Synced,
+    decode_client,
+    encode,
+    now_ms,
+)
+
+log = logging.getLogger("podium.live")
+
+
+class FeedSource(Protocol):
+    """The log behind a feed: snapshots and replays, from the database."""
+
+    name: str
+    channel: str
+
+    async def snapshot(self) -> tuple[int, State]:
+        """(head seq, state at that seq), read consistently."""
+        ...
+
+    async def replay(self, since: int, window: int) -> tuple[list[bytes], int] | None:
+        """Encoded events after ``since`` for this feed and the head seq, or None if ``since`` is older than
+        ``window`` events (or ahead of the log): then the client needs a snapshot."""
+        ...
+
+
+@dataclass
+class FeedConfig:
+    heartbeat_s: float = 20.0
+    """Server ping interval; a client silent for 3 intervals is closed."""
+    window: int = 1000
+    """Events a client may resume across; a longer gap gets a snapshot."""
+    send_timeout_s: float = 10.0
+    """A single send slower than this means the client is not reading: it is closed as slow."""
+    poll_s: float = 1.0
+    """The publisher also polls the log this often (events written by other processes or the CLI)."""
+    max_queue: int = 256
+    """Messages a socket may fall behind before it is closed as slow."""
+
+
+class _Close(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class FeedConnection:
+    def __init__(self, socket: WebSocket, hub: Hub, source: FeedSource, config: FeedConfig) -> None:
+        self.socket = socket
+        self.hub = hub
+        self.source = source
+        self.config = config
+        self.last = 0
+        self.last_rx = time.monotonic()
+        self._lock = asyncio.Lock()
+        self.listener: Listener | None = None
+        self.sending_since = 0.0
+
+    async def send(self, data: bytes) -> None:
+        # No asyncio.wait_for here: on Python 3.11 it creates a task per call, per subscriber. The heartbeat
+        # task watches ``sending_since`` instead and closes a socket stuck in one send.
+        async with self._lock:
+            self.sending_since = time.monotonic()
+            await self.socket.send_bytes(data)
+            self.sending_since = 0.0
+
+    async def sync(self, since: int | None) -> None:
+        """Bring the client from ``since`` to the head: replay, or snapshot when that is not possible
+        (``since`` None: the client has seen nothing)."""
+        replay = await self.source.replay(since, self.config.window) if since is not None else None
+        if replay is None:
+            seq, state = await self.source.snapshot()
+            await self.send(encode(Snapshot(seq=seq, server_ms=now_ms(), state=state)))
+            self.last = seq
+        else:
+            messages, head = replay
+            for data in messages:
+                await self.send(data)
+            self.last = max(head, since or 0)
+        await self.send(encode(Synced(seq=self.last)))
+
+    async def run(self, since: int) -> None:
+        listener = self.listener = await self.hub.join(self.source.channel)
+        try:
+            await self.send(encode(Hello(feed=self.source.name, server_ms=now_ms(),
+                                         heartbeat_s=self.config.heartbeat_s, window=self.config.window)))
+            await self.sync(since if since > 0 else None)
+            tasks = [asyncio.create_task(self._stream(listener)), asyncio.create_task(self._receive()),
+                     asyncio.create_task(self._heartbeat())]
+            try:
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                for task in tasks:
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+            for task in done:
+                exc = task.exception()
+                if exc is not None:
+                    raise exc
+        except _Close as close:
+            log.info("closing %s feed socket: %s", self.source.name, close.reason)
+            with contextlib.suppress(Exception):
+                await self.socket.close(code=close.code, reason=close.reason)
+        except (WebSocketDisconnect, ConnectionError):
+            pass
+        finally:
+            self.hub.leave(listener)
+
+    async def _stream(self, listener: Listener) -> None:
+        while True:
+            item = await listener.get()
+            if listener.overflowed:
+                raise _Close(CLOSE_SLOW, f"too slow: more than {listener.max_queue} messages behind; reconnect")
+            if listener.resume_from is not None:
+                since, listener.resume_from = listener.resume_from, None
+                await self.sync(since)
+                continue
+            if item is None:
+                continue
+            seq, prev, data = item
+            if seq <= self.last:
+                continue
+            if prev > self.last:
+                await self.sync(self.last)  # a gap (a lost or late publish): refill from the log
+                if seq <= self.last:
+                    continue
+            await self.send(data)
+            self.last = seq
+
+    async def _receive(self) -> None:
+        while True:
+            raw = await self.socket.receive_data(mode="text")
+            self.last_rx = time.monotonic()
+            try:
+                msg = decode_client(raw)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                continue  # unknown client messages are ignored, never fatal
+            if isinstance(msg, Ping):
+                await self.send(encode(Pong(t=msg.t, server_ms=now_ms())))
+            elif isinstance(msg, Resume) and self.listener is not None:
+                self.listener.resume_from = max(0, msg.since)
+                self.listener.poke()
+
+    async def _heartbeat(self) -> None:
+        interval = self.config.heartbeat_s
+        check = min(interval, self.config.send_timeout_s / 2)
+        next_ping = time.monotonic() + interval
+        while True:
+            await asyncio.sleep(check)
+            now = time.monotonic()
+            if self.sending_since and now - self.sending_since > self.config.send_timeout_s:
+                raise _Close(CLOSE_SLOW, "too slow: a message could not be delivered in time; reconnect")
+            if now < next_ping:
+                continue
+            next_ping = now + interval
+            if now - self.last_rx > 3 * interval:
+                raise _Close(CLOSE_HEARTBEAT, f"no heartbeat from the client for {3 * interval:.0f} s")
+            if not self._lock.locked():
+                await self.send(encode(Ping(t=now_ms())))
+
+
+async def serve_feed(socket: WebSocket, hub: Hub, source: FeedSource, since: int,
+                     config: FeedConfig | None = None) -> None:
+    """Run an accepted socket's feed until the client leaves, falls behind, or goes silent."""
+    await FeedConnection(socket, hub, source, config or FeedConfig()).run(since)

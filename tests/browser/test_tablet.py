@@ -1,0 +1,293 @@
+"""The judge's tablet page in Debian Chromium on an insecure origin (http://podium.test), like a venue LAN:
+score and submit, offline outbox surviving a closed tab, stale edits, recusal, English, reviewer mode."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from judging.db.models import Entry, PanelMember, Person, ReviewerAssignment, ScoreSheet, SheetVersion, Stage, Venue
+from judging.settings import Settings
+from tests.browser.conftest import SCREENSHOTS, LiveServer, screenshot
+from tests.conftest import run_db
+
+pytestmark = pytest.mark.browser
+
+
+def _db(server: LiveServer) -> Settings:
+    return Settings(var_dir=str(server.var_dir), database_url=server.env.get("PODIUM_DATABASE_URL", ""))
+
+
+def _run(server: LiveServer, fn: Any) -> Any:
+    """``run_db`` against the live server's database, in a thread (Playwright's sync API owns this thread's loop)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(run_db, _db(server), fn).result()
+
+
+def _panel(server: LiveServer, venue_code: str) -> tuple[list[tuple[int, int]], list[int]]:
+    """[(account_id, person_id)] of a venue's panel in demo order, and its entries by running order."""
+    from judging.db.models import Account
+
+    async def go(session: Any) -> Any:
+        venue = (await session.execute(select(Venue).where(Venue.code == venue_code))).scalar_one()
+        members = (await session.execute(
+            select(Account.id, PanelMember.person_id).join(Account, Account.person_id == PanelMember.person_id)
+            .where(PanelMember.venue_id == venue.id).order_by(PanelMember.id))).all()
+        entries = (await session.execute(select(Entry.id).where(Entry.venue_id == venue.id)
+                                         .order_by(Entry.running_order))).scalars().all()
+        return [tuple(m) for m in members], list(entries)
+
+    return _run(server, go)
+
+
+def _versions(server: LiveServer, person_id: int, stage: str = "onsite") -> dict[int, list[int]]:
+    """entry id -> version numbers stored for this person's sheets."""
+    async def go(session: Any) -> Any:
+        rows = (await session.execute(
+            select(ScoreSheet.entry_id, SheetVersion.version).join(SheetVersion, SheetVersion.sheet_id == ScoreSheet.id)
+            .join(Stage, Stage.id == ScoreSheet.stage_id)
+            .where(ScoreSheet.person_id == person_id, Stage.kind == stage).order_by(SheetVersion.version))).all()
+        out: dict[int, list[int]] = {}
+        for entry_id, version in rows:
+            out.setdefault(entry_id, []).append(version)
+        return out
+
+    return _run(server, go)
+
+
+def _api(page: Any, path: str, body: Any = None) -> tuple[int, Any]:
+    """A request from inside the page (its cookies, its origin): GET, or POST when ``body`` is given."""
+    out = page.evaluate("""async ([path, body]) => {
+        const init = body === null ? {} : {method: "POST", headers: {"Content-Type": "application/json"},
+                                          body: JSON.stringify(body)};
+        const res = await fetch(path, init);
+        return [res.status, await res.json()];
+    }""", [path, body])
+    return int(out[0]), out[1]
+
+
+def _row(page: Any, entry_id: int, stage: str = "onsite") -> Any:
+    return page.locator(f'li[data-entry="{entry_id}"][data-stage="{stage}"]')
+
+
+def _wait_status(page: Any, entry_id: int, status: str, stage: str = "onsite", timeout: float = 20000) -> None:
+    page.wait_for_selector(f'li[data-entry="{entry_id}"][data-stage="{stage}"][data-status="{status}"]',
+                           timeout=timeout)
+
+
+def _score(page: Any, entry_id: int, pick: int = 2, stage: str = "onsite") -> str:
+    """Open an entry, tap a quick value on every item, return the running total shown."""
+    _row(page, entry_id, stage).locator("button").click()
+    page.wait_for_selector("#sheet-pane:not([hidden]) .tb-item")
+    items = page.locator(".tb-item")
+    for i in range(items.count()):
+        items.nth(i).locator(".tb-pick").nth(pick).click()
+    return str(page.locator("#total").inner_text())
+
+
+def _submit_open_sheet(page: Any) -> None:
+    page.click("#review-btn")
+    page.wait_for_selector("#confirm:not([hidden])")
+    page.click("#confirm-send")
+
+
+def test_score_and_submit_in_portrait(live_server: LiveServer, context: Any) -> None:
+    members, entries = _panel(live_server, "V1")
+    account, person = members[1]
+    # The host has put entry 2 on stage: the page shows it as "now presenting".
+    _run(live_server, lambda s: s.execute(
+        update(Venue).where(Venue.code == "V1").values(current_entry_id=entries[1])))
+    page = context.new_page()
+    page.goto(live_server.login_link(account))
+    assert page.url.endswith("/judge")
+    assert page.evaluate("window.isSecureContext") is False
+    page.wait_for_selector("#onsite-list li")
+    assert page.locator("#onsite-list li").count() == len(entries)
+    assert "正在发表" in page.locator("#now").inner_text()
+    page.locator("#now button.primary").click()
+    page.wait_for_selector("#sheet-pane:not([hidden]) .tb-item")
+    # Nothing scored yet: every item highlighted, submit disabled.
+    assert page.locator(".tb-item.unscored").count() == page.locator(".tb-item").count()
+    assert page.locator("#review-btn").is_disabled()
+    # Stepper from empty gives the maximum; minus steps down by the step; typing off the grid is flagged.
+    first = page.locator(".tb-item").first
+    first.locator(".tb-step").nth(1).click()
+    maximum = first.locator("input").input_value()
+    first.locator(".tb-step").nth(0).click()
+    assert float(first.locator("input").input_value()) == float(maximum) - 0.5
+    first.locator("input").fill("3.3")
+    assert "invalid" in (first.get_attribute("class") or "")
+    first.locator("input").fill("12.5")
+    page.locator(".tb-item").nth(1).locator(".tb-pick").nth(1).click()
+    page.fill(".tb-comment textarea", "思路清晰")
+    assert "项未评分" in page.locator("#left").inner_text()
+    page.set_viewport_size({"width": 800, "height": 1280})
+    screenshot(page, "tablet-portrait")
+    items = page.locator(".tb-item")
+    for i in range(2, items.count()):
+        items.nth(i).locator(".tb-pick").nth(2).click()
+    total = page.locator("#total").inner_text()
+    _submit_open_sheet(page)
+    _wait_status(page, entries[1], "submitted")
+    chip = _row(page, entries[1]).locator(".tb-chip").inner_text()
+    assert "已提交" in chip and re.search(r"\d\d:\d\d:\d\d", chip)
+    assert _versions(live_server, person) == {entries[1]: [1]}
+    screenshot(page, "tablet-portrait-list")
+    # The judge's sheet history on the server matches what was shown.
+    state = _api(page, "/api/judge/state")[1]
+    sheet = next(e for e in state["entries"] if e["id"] == entries[1])["sheet"]
+    assert sheet["total"] == total and sheet["comment"] == "思路清晰" and sheet["version"] == 1
+    # Landscape: list and sheet side by side.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    _row(page, entries[2]).locator("button").click()
+    page.wait_for_selector("#sheet-pane:not([hidden]) .tb-item")
+    assert page.locator("#list-pane").is_visible()
+    page.screenshot(path=str(SCREENSHOTS / "tablet-landscape.png"))  # the viewport, as the judge sees it
+
+
+def test_offline_queue_survives_closed_tab(live_server: LiveServer, context: Any) -> None:
+    members, entries = _panel(live_server, "V1")
+    account, person = members[4]
+    link = live_server.login_link(account)
+    page = context.new_page()
+    page.goto(link)
+    page.wait_for_selector("#onsite-list li")
+    context.set_offline(True)
+    page.wait_for_selector('#net[data-online="0"]')
+    targets = entries[5:8]
+    for entry in targets:
+        _score(page, entry)
+        _submit_open_sheet(page)
+        _wait_status(page, entry, "queued")
+    assert page.locator("#queued b").inner_text() == "3"
+    assert "排队中" in _row(page, targets[0]).inner_text()
+    screenshot(page, "tablet-offline-queued")
+    page.close()  # the tab is closed while still offline
+    assert _versions(live_server, person) == {}
+    context.set_offline(False)
+    again = context.new_page()
+    again.goto(link)  # the judge opens their link again
+    for entry in targets:
+        _wait_status(again, entry, "submitted")
+    again.wait_for_selector("#queued", state="hidden")
+    assert _versions(live_server, person) == {entry: [1] for entry in targets}
+
+
+def test_stale_edit_shows_conflict_then_resubmits(live_server: LiveServer, context: Any) -> None:
+    members, entries = _panel(live_server, "V2")
+    account, person = members[1]
+    page = context.new_page()
+    page.goto(live_server.login_link(account))
+    page.wait_for_selector("#onsite-list li")
+    entry = entries[3]
+    _score(page, entry)
+    _submit_open_sheet(page)
+    _wait_status(page, entry, "submitted")
+    # The judge reopens the sheet to correct it ...
+    _row(page, entry).locator("button").click()
+    page.wait_for_selector("#sheet-pane:not([hidden]) .tb-item")
+    # ... while another device of the same judge submits a correction of version 1.
+    state = _api(page, "/api/judge/state")[1]
+    mine = next(e for e in state["entries"] if e["id"] == entry)["sheet"]
+    status, other = _api(page, "/api/judge/sheets", {
+        "client_submission_id": secrets.token_hex(16), "entry_id": entry, "values": mine["values"],
+        "base_version": 1, "device_id": "other-pad"})
+    assert status == 201 and other["version"] == 2
+    page.locator(".tb-item").first.locator(".tb-step").first.click()
+    _submit_open_sheet(page)
+    _wait_status(page, entry, "refused")
+    assert "版本冲突" in _row(page, entry).inner_text()
+    assert "其他设备" in page.locator("#toast").inner_text()
+    _row(page, entry).locator("button").click()
+    refusal = page.locator(".tb-refusal")
+    assert "已在其他设备上" in refusal.inner_text() and "第 2 版" in refusal.inner_text()
+    screenshot(page, "tablet-stale-conflict")
+    refusal.locator("button").click()  # load the current version; the judge's values are kept
+    page.wait_for_selector("#sheet-pane:not([hidden]) #review-btn:not([disabled])")
+    _submit_open_sheet(page)
+    _wait_status(page, entry, "submitted")
+    assert _versions(live_server, person) == {entry: [1, 2, 3]}
+
+
+def test_conflicted_entry_cannot_be_opened(live_server: LiveServer, context: Any) -> None:
+    members, entries = _panel(live_server, "V1")
+    account, person = members[2]  # same organization as the venue's first entry
+    page = context.new_page()
+    page.goto(live_server.login_link(account))
+    page.wait_for_selector("#onsite-list li")
+    row = _row(page, entries[0])
+    assert row.get_attribute("data-status") == "recused" and "回避" in row.inner_text()
+    assert row.locator("button").is_disabled()
+    row.locator("button").click(force=True)
+    assert page.locator("#sheet-pane").is_hidden()
+    # Not by its address either.
+    page.goto(f"{live_server.url}/judge#onsite:{entries[0]}")
+    page.wait_for_selector("#toast:not([hidden])")
+    assert "回避" in page.locator("#toast").inner_text()
+    assert page.locator("#sheet-pane").is_hidden()
+    # And the server refuses it whatever the page does.
+    status, refused = _api(page, "/api/judge/sheets", {
+        "client_submission_id": secrets.token_hex(16), "entry_id": entries[0], "values": {}})
+    assert status == 403 and refused["error"]["code"] == "conflicted"
+    assert _versions(live_server, person) == {}
+
+
+def test_english_page_scores_and_submits(live_server: LiveServer, context: Any) -> None:
+    members, entries = _panel(live_server, "V3")
+    account, person = members[4]
+    page = context.new_page()
+    page.goto(live_server.login_link(account))
+    page.wait_for_selector("#onsite-list li")
+    page.click("[data-lang=en]")
+    page.wait_for_url(re.compile(r"/judge$"))
+    page.wait_for_selector("#onsite-list li")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert "On-site presentations" in page.content()
+    assert page.locator("#net").inner_text().strip() == "Online"
+    assert "Not scored" in _row(page, entries[0]).inner_text()
+    _score(page, entries[0])
+    assert "Check and submit" in page.locator("#review-btn").inner_text()
+    _submit_open_sheet(page)
+    _wait_status(page, entries[0], "submitted")
+    assert "Submitted" in _row(page, entries[0]).inner_text()
+    assert _versions(live_server, person) == {entries[0]: [1]}
+    page.click("[data-lang=zh_Hans]")
+    page.wait_for_url(re.compile(r"/judge$"))
+    assert "已提交" in _row(page, entries[0]).inner_text()
+
+
+def test_reviewer_mode_with_report_link(live_server: LiveServer, context: Any) -> None:
+    from judging.db.models import Account, RoleGrant
+
+    async def setup(session: Any) -> tuple[int, int, int]:
+        account = (await session.execute(
+            select(Account).join(RoleGrant, RoleGrant.account_id == Account.id)
+            .where(RoleGrant.role == "reviewer").order_by(Account.id.desc()).limit(1))).scalar_one()
+        assigned = set((await session.execute(select(ReviewerAssignment.entry_id).where(
+            ReviewerAssignment.person_id == account.person_id))).scalars())
+        entry = (await session.execute(select(Entry).where(Entry.id.not_in(assigned)).order_by(Entry.id.desc())
+                                       .limit(1))).scalar_one()
+        session.add(ReviewerAssignment(entry_id=entry.id, person_id=account.person_id))
+        entry.report_url = "/static/css/tablet.css"  # any same-site document stands in for the PDF
+        assert await session.get(Person, account.person_id)
+        return account.id, account.person_id, entry.id
+
+    account, person, entry = _run(live_server, setup)
+    page = context.new_page()
+    page.goto(live_server.login_link(account))
+    page.wait_for_selector("#review-list li")
+    assert "初审模式" in page.locator(".tb-bar").inner_text()
+    assert page.locator("#onsite-block").is_hidden()
+    locked = page.locator('#review-list li[data-status="locked"]')
+    assert locked.count() >= 1  # the imported initial reviews
+    _score(page, entry, stage="initial")
+    assert page.locator("a.tb-report").get_attribute("href") == "/static/css/tablet.css"
+    screenshot(page, "tablet-reviewer")
+    _submit_open_sheet(page)
+    _wait_status(page, entry, "submitted", stage="initial")
+    assert _versions(live_server, person, "initial")[entry] == [1]

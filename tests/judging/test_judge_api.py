@@ -1,0 +1,177 @@
+"""Judge state, heartbeat, help call, chief judge lock/reopen, the tablet and guide pages, no foreign values."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+from sqlalchemy import select, update
+
+from judging.db.models import AuditLog, Entry, Event, HelpCall, Presence, Venue
+from judging.settings import Settings
+from tests.conftest import run_db
+from tests.helpers import login_link, make_staff
+from tests.judging.sheet_helpers import Panel, bearer, panel, sheet_body
+
+
+@pytest.fixture
+def p(settings: Settings, demo: int) -> Panel:
+    return panel(settings)
+
+
+async def _all(session: Any, stmt: Any) -> list[Any]:
+    return list((await session.execute(stmt)).scalars())
+
+
+def test_state_lists_entries_rubrics_current_entry_and_recusals(client: TestClient[Any], p: Panel,
+                                                                settings: Settings) -> None:
+    run_db(settings, lambda s: s.execute(update(Venue).where(Venue.id == p.venue_id)
+                                         .values(current_entry_id=p.entries[2])))
+    r = client.get("/api/judge/state", headers=p.judges[2].headers)
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    state = r.json()
+    assert [v["current_entry_id"] for v in state["venues"]] == [p.entries[2]]
+    assert [e["id"] for e in state["entries"] if e["stage"] == "onsite"] == p.entries
+    recused = next(e for e in state["entries"] if e["id"] == p.entries[0])
+    assert recused["conflicted"] is True and recused["rubric_id"] is None and recused["sheet"] is None
+    open_entry = next(e for e in state["entries"] if e["id"] == p.entries[1])
+    rubric = next(r for r in state["rubrics"] if r["id"] == open_entry["rubric_id"])
+    assert rubric["max_total"] == "100" and all(i["step"] == "0.5" for i in rubric["items"])
+    assert [i["key"] for i in rubric["items"]] == [k for k, _, _ in p.items[p.entries[1]]]
+
+
+def test_no_foreign_values_in_any_judge_response_before_release(client: TestClient[Any], p: Panel,
+                                                                settings: Settings) -> None:
+    # Judge 1 scores with a distinctive comment and values; judge 4 and the chief look at everything they can.
+    body = sheet_body(p, p.entries[1], comment="SECRET-COMMENT-1")
+    receipt = client.post("/api/judge/sheets", json=body, headers=p.judges[1].headers).json()
+    other_body = sheet_body(p, p.entries[1])
+    assert client.post("/api/judge/sheets", json=other_body, headers=p.judges[4].headers).status_code == 201
+    for judge in (p.judges[4], p.judges[0]):
+        responses = [client.get("/api/judge/state", headers=judge.headers),
+                     client.get("/api/judge/home", headers=judge.headers),
+                     client.get("/judge", headers=judge.headers),
+                     client.get(f"/api/judge/sheets/{receipt['sheet_id']}/history", headers=judge.headers)]
+        text = " ".join(r.text for r in responses)
+        assert "SECRET-COMMENT-1" not in text
+        state = responses[0].json()
+        for e in state["entries"]:
+            assert e["sheet"] is None or e["sheet"]["sheet_id"] != receipt["sheet_id"]
+        assert responses[3].status_code == 403
+    progress = client.get(f"/api/chief/venues/{p.venue_id}/progress", headers=p.judges[0].headers)
+    assert progress.status_code == 200
+    assert "SECRET-COMMENT-1" not in progress.text and "values" not in progress.text and "total" not in progress.text
+    row = next(e for e in progress.json()["entries"] if e["entry_id"] == p.entries[1])
+    assert {s["person_id"]: s["version"] for s in row["sheets"]}[p.judges[1].person_id] == 1
+    # The event carries no values either.
+    events = run_db(settings, lambda s: _all(s, select(Event.payload).where(Event.kind == "sheet.submitted")))
+    assert all(set(e) == {"entry_id", "venue_id", "person_id", "version", "stage"} for e in events)
+    # After release the chief judge may read the history.
+    run_db(settings, lambda s: s.execute(update(Entry).where(Entry.id == p.entries[1]).values(status="released")))
+    hist = client.get(f"/api/chief/sheets/{receipt['sheet_id']}/history", headers=p.judges[0].headers)
+    assert hist.status_code == 200 and hist.json()["versions"][0]["comment"] == "SECRET-COMMENT-1"
+    # ... but a plain judge still cannot.
+    assert client.get(f"/api/chief/sheets/{receipt['sheet_id']}/history", headers=p.judges[4].headers
+                      ).status_code == 403
+
+
+def test_heartbeat_upserts_presence_and_throttles_events(client: TestClient[Any], p: Panel,
+                                                         settings: Settings) -> None:
+    judge = p.judges[1]
+    beat = {"device_id": "pad-7", "app_version": "tablet-1", "queued": 2, "online": True}
+    for _ in range(3):
+        r = client.post("/api/judge/heartbeat", json=beat, headers=judge.headers)
+        assert r.status_code == 200 and r.json()["server_time"]
+    assert client.post("/api/judge/heartbeat", json={**beat, "queued": 0}, headers=judge.headers).status_code == 200
+    rows = run_db(settings, lambda s: _all(s, select(Presence).where(Presence.account_id == judge.account_id)))
+    assert len(rows) == 1 and rows[0].queued == 0 and rows[0].venue_id == p.venue_id
+    assert rows[0].app_version == "tablet-1"
+    events = run_db(settings, lambda s: _all(s, select(Event.payload).where(Event.kind == "presence")))
+    assert [e["queued"] for e in events] == [2, 0]  # only changes make events
+    bad = client.post("/api/judge/heartbeat", json={"device_id": "", "queued": -1}, headers=judge.headers)
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_request"
+
+
+def test_help_call_reaches_chief_and_staff(client: TestClient[Any], p: Panel, settings: Settings) -> None:
+    judge = p.judges[1]
+    r = client.post("/api/judge/help", json={"message": "平板没电了", "device_id": "pad-7"}, headers=judge.headers)
+    assert r.status_code == 201
+    call = r.json()
+    assert call["venue_id"] == p.venue_id
+    again = client.post("/api/judge/help", json={}, headers=judge.headers)
+    assert again.json()["help_call_id"] == call["help_call_id"]  # a double tap is one call
+    calls = run_db(settings, lambda s: _all(s, select(HelpCall)))
+    assert len(calls) == 1 and calls[0].message == "平板没电了"
+    events = run_db(settings, lambda s: _all(s, select(Event).where(Event.kind == "help.called")))
+    assert len(events) == 1 and events[0].venue_id == p.venue_id
+    progress = client.get(f"/api/chief/venues/{p.venue_id}/progress", headers=p.judges[0].headers).json()
+    assert [c["message"] for c in progress["help_calls"]] == ["平板没电了"]
+
+
+def test_chief_lock_and_reopen_with_reason(client: TestClient[Any], p: Panel, settings: Settings) -> None:
+    entry = p.entries[1]
+    chief, judge, late = p.judges[0], p.judges[1], p.judges[4]
+    receipt = client.post("/api/judge/sheets", json=sheet_body(p, entry), headers=judge.headers).json()
+    # Only the chief judge of this venue (or staff) may lock.
+    denied = client.post(f"/api/chief/entries/{entry}/lock", json={}, headers=judge.headers)
+    assert denied.status_code == 403 and denied.json()["error"]["code"] == "not_chief"
+    other_chief = panel(settings, "V2").judges[0]
+    assert client.post(f"/api/chief/entries/{entry}/lock", json={}, headers=other_chief.headers).status_code == 403
+    locked = client.post(f"/api/chief/entries/{entry}/lock", json={"reason": "评分结束"}, headers=chief.headers)
+    assert locked.status_code == 200
+    assert locked.json()["locked_sheets"] == 5  # every panel judge, submitted or not (none is recused here)
+    # Judges who had not submitted cannot submit after the lock either.
+    r = client.post("/api/judge/sheets", json=sheet_body(p, entry), headers=late.headers)
+    assert r.status_code == 423 and r.json()["error"]["code"] == "sheet_locked"
+    r = client.post("/api/judge/sheets", json=sheet_body(p, entry, base_version=1), headers=judge.headers)
+    assert r.status_code == 423
+    state = client.get("/api/judge/state", headers=judge.headers).json()
+    assert next(e for e in state["entries"] if e["id"] == entry)["sheet"]["locked"] is True
+    # Reopen needs a reason; then the judge can correct.
+    no_reason = client.post(f"/api/chief/sheets/{receipt['sheet_id']}/reopen", json={"reason": ""},
+                            headers=chief.headers)
+    assert no_reason.status_code == 400
+    reopened = client.post(f"/api/chief/sheets/{receipt['sheet_id']}/reopen", json={"reason": "评委误将选题分录错"},
+                           headers=chief.headers)
+    assert reopened.status_code == 200 and reopened.json()["locked"] is False
+    r = client.post("/api/judge/sheets", json=sheet_body(p, entry, base_version=1), headers=judge.headers)
+    assert r.status_code == 201 and r.json()["version"] == 2
+    # The late judge's sheet stays locked.
+    assert client.post("/api/judge/sheets", json=sheet_body(p, entry), headers=late.headers).status_code == 423
+    audit = run_db(settings, lambda s: _all(s, select(AuditLog).where(AuditLog.action.in_(("sheet.lock",
+                                                                                              "sheet.reopen")))))
+    assert [(a.action, a.reason, a.account_id) for a in audit] == [
+        ("sheet.lock", "评分结束", chief.account_id), ("sheet.reopen", "评委误将选题分录错", chief.account_id)]
+    assert audit[1].detail["person_id"] == judge.person_id
+    kinds = run_db(settings, lambda s: _all(s, select(Event.kind)))
+    assert "sheets.locked" in kinds and "sheet.reopened" in kinds
+    # Staff may do it too.
+    staff = bearer(settings, make_staff(settings))
+    assert client.post(f"/api/chief/entries/{p.entries[2]}/lock", json={}, headers=staff).status_code == 200
+
+
+def test_tablet_page_and_guide(client: TestClient[Any], p: Panel, settings: Settings) -> None:
+    client.get(f"/j/{login_link(settings, p.judges[1].account_id)}")
+    page = client.get("/judge")
+    assert page.status_code == 200
+    html = page.text
+    assert "现场发表" in html and "需要帮助" in html and "/static/js/tablet.js" in html and "/judge/guide" in html
+    boot = json.loads(html.split('<script id="boot" type="application/json">', 1)[1].split("</script>", 1)[0])
+    assert boot["account_id"] == p.judges[1].account_id and len(boot["entries"]) == len(p.entries)
+    guide = client.get("/judge/guide")
+    assert guide.status_code == 200 and "评委指南" in guide.text and "<table>" in guide.text
+    english = client.get("/judge?lang=en")
+    assert "On-site presentations" in english.text and "Need help" in english.text
+    for path in ("/static/js/tablet.js", "/static/js/outbox.js", "/static/css/tablet.css"):
+        assert client.get(path).status_code == 200
+    assert "randomUUID()" not in client.get("/static/js/outbox.js").text.replace("crypto.randomUUID is", "")
+
+
+def test_api_in_openapi_schema(client: TestClient[Any]) -> None:
+    paths = client.get("/schema/openapi.json").json()["paths"]
+    for path in ("/api/judge/state", "/api/judge/sheets", "/api/judge/sheets/{sheet_id}/history",
+                 "/api/judge/heartbeat", "/api/judge/help", "/api/chief/entries/{entry_id}/lock",
+                 "/api/chief/sheets/{sheet_id}/reopen", "/api/chief/venues/{venue_id}/progress"):
+        assert path in paths, path
