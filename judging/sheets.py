@@ -24,7 +24,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -859,8 +859,3 @@ async def reopen_sheet(db: Database, app: Any, p: Principal, sheet_id: int, reas
     after_commit(app)
     return out
 
-
-async def sheet_count(session: AsyncSession) -> int:
-    """Number of sheets with a current version (used by tests and benchmarks)."""
-    return int(await session.scalar(select(func.count()).select_from(SheetVersion).where(SheetVersion.is_current))
-               or 0)

@@ -157,10 +157,13 @@ class Scores:
         if self.venue is None or len(self) == 0:
             return out
         nv = self.n_venues
-        counts = np.bincount(self.entry * nv + self.venue, minlength=self.n_entries * nv)
-        counts = counts.reshape(self.n_entries, nv)
-        has = counts.sum(axis=1) > 0
-        out[has] = np.argmax(counts[has], axis=1)
+        # count (entry, venue) pairs sparsely (a dense n_entries x n_venues table is too big for
+        # large contests), then per entry take the most frequent venue, lowest venue id on ties
+        key, cnt = np.unique(self.entry * nv + self.venue, return_counts=True)
+        ent, ven = key // nv, key % nv
+        order = np.lexsort((ven, -cnt, ent))
+        first = np.r_[True, ent[order][1:] != ent[order][:-1]]
+        out[ent[order][first]] = ven[order][first]
         return out
 
     def panel_size(self) -> IntArray:

@@ -109,18 +109,26 @@ def empty_settings(tmp_path: Path) -> Iterator[Settings]:
 @pytest.fixture
 def settings(empty_settings: Settings, tmp_path: Path) -> Settings:
     """Settings for a migrated database (SQLite: a copy of a migrated template file, fast)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from judging import migrate
+
+    def upgrade(target: Settings) -> None:
+        # In a worker thread: alembic's env calls asyncio.run, refused while Playwright's loop (left running by
+        # the session-scoped browser after the browser tests) runs in the main thread.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(migrate.upgrade, target).result()
 
     if empty_settings.is_sqlite:
         if "sqlite" not in _TEMPLATES:
             template = Settings(var_dir=str(tmp_path.parent / "template-var"), secret="t" * 40)
-            migrate.upgrade(template)
+            upgrade(template)
             _TEMPLATES["sqlite"] = Path(template.db_url.split(":///", 1)[1])
         target = Path(empty_settings.db_url.split(":///", 1)[1])
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(_TEMPLATES["sqlite"], target)
     else:
-        migrate.upgrade(empty_settings)
+        upgrade(empty_settings)
     return empty_settings
 
 

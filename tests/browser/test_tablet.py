@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -24,9 +23,8 @@ def _db(server: LiveServer) -> Settings:
 
 
 def _run(server: LiveServer, fn: Any) -> Any:
-    """``run_db`` against the live server's database, in a thread (Playwright's sync API owns this thread's loop)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(run_db, _db(server), fn).result()
+    """``run_db`` against the live server's database."""
+    return run_db(_db(server), fn)
 
 
 def _panel(server: LiveServer, venue_code: str) -> tuple[list[tuple[int, int]], list[int]]:

@@ -15,6 +15,14 @@ from tests.conftest import run_db
 from tests.helpers import PASSWORD, account_with_role, login_link, make_staff, staff_login
 
 
+def _second_client(settings: Settings) -> TestClient[Any]:
+    """Another browser: a client of its own app instance (as another server process would be). Two test
+    clients must not share one app: each runs its own event loop, and loop-bound objects would be shared."""
+    from judging.app import create_app
+
+    return TestClient(create_app(settings), base_url="http://podium.test")
+
+
 def _setup_token(settings: Settings) -> str:
     async def go(session: Any) -> str | None:
         return await accounts.new_owner_setup_token(session, settings.secret)
@@ -72,7 +80,7 @@ def test_password_login_and_wrong_password(client: TestClient[Any], settings: Se
     assert ok.status_code == 201 and ok.json()["roles"] == ["staff"]
     assert client.get("/api/staff/contests").status_code == 200
     # Bearer tokens work too (API clients).
-    fresh = TestClient(client.app, base_url="http://podium.test")
+    fresh = _second_client(settings)
     with fresh:
         r = fresh.get("/api/staff/contests", headers={"Authorization": f"Bearer {ok.json()['token']}"})
         assert r.status_code == 200
@@ -102,7 +110,7 @@ def test_login_link_revocation_takes_effect_on_next_request(client: TestClient[A
     assert client.get("/api/judge/home").status_code == 200
 
     make_staff(settings)
-    staff = TestClient(client.app, base_url="http://podium.test")
+    staff = _second_client(settings)
     with staff:
         assert staff_login(staff).status_code == 201
         revoked = staff.post(f"/api/staff/accounts/{judge}/revoke")
@@ -122,7 +130,7 @@ def test_reissue_replaces_link(client: TestClient[Any], settings: Settings, demo
     assert r.status_code == 200
     new_url = r.json()["url"]
     assert "/j/" in new_url and old not in new_url
-    anon = TestClient(client.app, base_url="http://podium.test")
+    anon = _second_client(settings)
     with anon:
         assert anon.get(f"/j/{old}").status_code == 404
         assert anon.get("/j/" + new_url.rsplit("/j/", 1)[1], follow_redirects=False).status_code in (302, 303)
@@ -140,7 +148,7 @@ def test_guards_by_audience(client: TestClient[Any], settings: Settings, demo: i
     denied = client.get("/api/staff/contests")
     assert denied.status_code == 403 and denied.json()["error"]["code"] == "forbidden"
     screen = account_with_role(settings, "display")
-    other = TestClient(client.app, base_url="http://podium.test")
+    other = _second_client(settings)
     with other:
         r = other.get(f"/j/{login_link(settings, screen)}", follow_redirects=False)
         assert r.headers["location"].startswith("/screen/")
@@ -157,7 +165,7 @@ def test_html_pages_redirect_to_login(client: TestClient[Any]) -> None:
 def test_staff_invitation_by_owner_only(client: TestClient[Any], settings: Settings) -> None:
     make_staff(settings, "owner", "owner")
     make_staff(settings, "helper", "staff")
-    helper = TestClient(client.app, base_url="http://podium.test")
+    helper = _second_client(settings)
     with helper:
         staff_login(helper, "helper")
         assert helper.post("/api/staff/invitations", json={"display_name": "新同事"}).status_code == 403
@@ -165,7 +173,7 @@ def test_staff_invitation_by_owner_only(client: TestClient[Any], settings: Setti
     r = client.post("/api/staff/invitations", json={"display_name": "新同事"})
     assert r.status_code == 201
     token = r.json()["setup_url"].rsplit("/setup/", 1)[1]
-    new = TestClient(client.app, base_url="http://podium.test")
+    new = _second_client(settings)
     with new:
         done = new.post(f"/setup/{token}", data={"username": "xin", "password": PASSWORD, "password2": PASSWORD},
                         follow_redirects=False)

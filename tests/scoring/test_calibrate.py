@@ -141,14 +141,22 @@ def test_constant_added_to_one_judge_leaves_ranking(seed: int, c: float, method:
     # (calibrated: up to the EM convergence tolerance of 1e-3 points)
     np.testing.assert_allclose(b - a, np.mean(b - a), atol=1e-4 if method == "additive" else 3e-3)
     if method == "calibrated":
-        # default Gaussian prior: the judge's entries move together, so rankings within each of the
-        # judge's venues (the judge scored all of them) are unchanged
+        # default Gaussian prior: the judge's entries move (nearly) together, so rankings within each
+        # of the judge's venues (the judge scored all of them) are unchanged except between near-ties.
+        # Not exactly together: the scale term a_j (mu_i - m) and the reliability weights see the
+        # shifted contest mean m, so the move varies by up to ~6% of c within a venue (measured on
+        # 500 cases, before and after the EM acceleration); pairs further apart keep their order.
         a = scoring.calibrate(obs).score
         b = scoring.calibrate(shifted).score
         ev = obs.entry_venue()
         for v in np.unique(obs.venue[obs.judge == j]):
             sel = ev == v
-            assert np.array_equal(np.argsort(a[sel]), np.argsort(b[sel]))
+            move = b[sel] - a[sel]
+            spread = float(move.max() - move.min())
+            assert spread <= 0.1 * abs(c) + 5e-3
+            gap = a[sel][:, None] - a[sel][None, :]
+            far = np.abs(gap) > spread
+            assert np.array_equal(np.sign(gap)[far], np.sign(b[sel][:, None] - b[sel][None, :])[far])
 
 
 @settings(max_examples=10, deadline=None)
