@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import shutil
@@ -27,6 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import numpy as np
@@ -49,6 +51,8 @@ async def handler(ws):
     try:
         async for _ in ws:
             pass
+    except Exception:
+        pass
     finally:
         clients.discard(ws)
 async def main():
@@ -71,6 +75,99 @@ def pin(cmd: list[str], core: int) -> list[str]:
     return cmd
 
 
+class _Viewer(asyncio.Protocol):
+    """One websocket client as a bare asyncio protocol: handshake, unmasked server frames, masked client frames.
+
+    The viewers share one core with nothing else, but a full client library per socket (a reader task, a
+    ``wait_for`` task per message on Python 3.11, message assembly) costs far more than the server's send and
+    turns the benchmark into a measure of its own client. Here the arrival time is taken in ``data_received``,
+    before any parsing, and the only per-frame work is a header parse and a ``bytes.find``."""
+
+    def __init__(self, owner: Viewers, host: str, path: str) -> None:
+        self.owner = owner
+        self.request = (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
+                        "Sec-WebSocket-Version: 13\r\n\r\n").encode()
+        self.transport: asyncio.Transport | None = None
+        self.buf = b""
+        self.open = False
+        self.seen = b""
+        self.synced = False
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        transport.write(self.request)
+
+    def send(self, opcode: int, payload: bytes) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        mask = os.urandom(4)
+        n = len(payload)
+        head = bytes([0x80 | opcode]) + (bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + n.to_bytes(2, "big"))
+        body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.transport.write(head + mask + body)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic()
+        owner = self.owner
+        if owner.marker and owner.marker != self.seen and owner.marker in data:
+            self.seen = owner.marker  # the marker may straddle two reads; the slow path below catches that
+            owner.hit(now)
+        buf = self.buf + data if self.buf else data
+        if not self.open:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                self.buf = buf
+                return
+            if not buf.startswith(b"HTTP/1.1 101"):
+                owner.errors += 1
+                self.done.set_result(None) if not self.done.done() else None
+                if self.transport is not None:
+                    self.transport.close()
+                return
+            self.open = True
+            owner.ready += 1
+            self.send(0x1, b'{"type":"ping","t":0}')
+            buf = buf[end + 4:]
+        pos = 0
+        size = len(buf)
+        while size - pos >= 2:
+            b1 = buf[pos + 1] & 0x7F
+            head = 2
+            if b1 == 126:
+                if size - pos < 4:
+                    break
+                b1, head = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
+            elif b1 == 127:
+                if size - pos < 10:
+                    break
+                b1, head = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
+            if size - pos < head + b1:
+                break
+            opcode = buf[pos] & 0x0F
+            payload = buf[pos + head:pos + head + b1]
+            pos += head + b1
+            if opcode == 0x9:
+                self.send(0xA, payload)
+            elif opcode == 0x8:
+                owner.closed += 1
+                self.send(0x8, payload[:2])
+                if self.transport is not None:
+                    self.transport.close()
+            elif owner.marker and owner.marker != self.seen and owner.marker in payload:
+                self.seen = owner.marker
+                owner.hit(now)
+            elif not self.synced and payload.startswith(b'{"type":"synced"'):
+                self.synced = True
+                owner.synced += 1
+        self.buf = buf[pos:] if pos < size else b""
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+
 class Viewers:
     """N websocket clients; each records when it sees the marker of the current round."""
 
@@ -81,39 +178,49 @@ class Viewers:
         self.got = 0
         self.errors = 0
         self.closed = 0
-        self.tasks: list[asyncio.Task[None]] = []
+        self.synced = 0
+        self.conns: list[_Viewer] = []
         self.ready = 0
 
-    async def viewer(self, url: str, stop: asyncio.Event) -> None:
+    def hit(self, now: float) -> None:
+        self.latencies.append(now - self.t0)
+        self.got += 1
+
+    async def _connect(self, url: str) -> None:
+        u = urlsplit(url)
+        loop = asyncio.get_running_loop()
         try:
-            async with connect(url, open_timeout=60, ping_interval=None, max_queue=None, max_size=2**24) as ws:
-                self.ready += 1
-                await ws.send('{"type":"ping","t":0}')
-                last_ping = time.monotonic()
-                seen = b""
-                while not stop.is_set():
-                    try:
-                        msg = await asyncio.wait_for(ws.recv(decode=False), 10)
-                    except TimeoutError:
-                        msg = b""
-                    if self.marker and self.marker != seen and self.marker in msg:
-                        seen = self.marker
-                        self.latencies.append(time.monotonic() - self.t0)
-                        self.got += 1
-                    if time.monotonic() - last_ping > 10:
-                        await ws.send('{"type":"ping","t":0}')
-                        last_ping = time.monotonic()
-        except Exception:
+            _, proto = await loop.create_connection(
+                lambda: _Viewer(self, u.netloc, u.path + (f"?{u.query}" if u.query else "")), u.hostname, u.port)
+            self.conns.append(proto)
+        except OSError:
             self.errors += 1
 
-    async def start(self, url: str, n: int, stop: asyncio.Event) -> float:
+    async def _heartbeats(self, stop: asyncio.Event) -> None:
+        """The feed's client heartbeat (the server closes sockets silent for 3 intervals), spread over 10 s."""
+        while not stop.is_set():
+            for i, conn in enumerate(list(self.conns)):
+                if stop.is_set():
+                    return
+                if conn.open:
+                    conn.send(0x1, b'{"type":"ping","t":0}')
+                if i % 100 == 99:
+                    await asyncio.sleep(10 * 100 / max(len(self.conns), 100))
+            await asyncio.sleep(0.1)
+
+    async def start(self, url: str, n: int, stop: asyncio.Event, *, synced: bool = False) -> float:
+        """Connect ``n`` viewers; with ``synced``, return once every viewer has its snapshot (``synced``), so the
+        rounds time live delivery, not the server still answering the connection storm."""
         started = time.monotonic()
         for i in range(0, n, 250):  # connect in waves (listen backlog)
-            for _ in range(min(250, n - i)):
-                self.tasks.append(asyncio.create_task(self.viewer(url, stop)))
+            await asyncio.gather(*(self._connect(url) for _ in range(min(250, n - i))))
             deadline = time.monotonic() + 120
             while self.ready + self.errors < min(n, i + 250) and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
+        deadline = time.monotonic() + 120
+        while synced and self.synced + self.errors + self.closed < self.ready and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        self._hb = asyncio.create_task(self._heartbeats(stop))
         return time.monotonic() - started
 
     async def round(self, marker: bytes, trigger: Any, expected: int, timeout: float = 30.0) -> None:
@@ -121,13 +228,24 @@ class Viewers:
         self.marker = marker
         self.t0 = time.monotonic()
         await trigger()
+        self.trigger_ms = (time.monotonic() - self.t0) * 1000
         deadline = time.monotonic() + timeout
         while self.got < expected and time.monotonic() < deadline:
             await asyncio.sleep(0.002)
+        if os.environ.get("BENCH_ROUNDS"):
+            lat = np.array(self.latencies[-self.got:]) * 1000 if self.got else np.array([np.nan])
+            print(f"  round {marker!r}: {self.got}/{expected} min {lat.min():.0f} p50 {np.median(lat):.0f} "
+                  f"max {lat.max():.0f} ms (trigger {self.trigger_ms:.0f} ms)", file=sys.stderr, flush=True)
 
     async def stop(self, stop: asyncio.Event) -> None:
         stop.set()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for conn in self.conns:
+            conn.send(0x8, (1000).to_bytes(2, "big"))
+        await asyncio.sleep(0.5)
+        for conn in self.conns:
+            if conn.transport is not None:
+                conn.transport.close()
+        await asyncio.gather(self._hb, *(c.done for c in self.conns), return_exceptions=True)
 
 
 def stats(lat: list[float], expected: int) -> dict[str, Any]:
@@ -195,8 +313,13 @@ async def run_podium(n: int, releases: int, work: Path) -> dict[str, Any]:
                 pass
             await asyncio.sleep(0.1)
         viewers, stop = Viewers(), asyncio.Event()
-        connect_s = await viewers.start(f"ws://127.0.0.1:{port}/ws/board/{contest}", n, stop)
+        connect_s = await viewers.start(f"ws://127.0.0.1:{port}/ws/board/{contest}", n, stop, synced=True)
         await asyncio.sleep(1.0)
+        if os.environ.get("BENCH_PYSPY"):
+            spy = subprocess.Popen([str(ROOT / ".venv/bin/py-spy"), "record", "--nonblocking", "-r", "250", "-d", "15", "-f", "raw",
+                                    "-o", os.environ["BENCH_PYSPY"], "--pid", str(server.pid)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            await asyncio.sleep(1.0)
         async with httpx.AsyncClient(base_url=base, headers={"Authorization": token}, timeout=30) as http:
             for venue_id, entry in entries:
                 async def trigger(venue_id: int = venue_id, entry: int = entry) -> None:
@@ -206,7 +329,7 @@ async def run_podium(n: int, releases: int, work: Path) -> dict[str, Any]:
                 await viewers.round(f'"entry_id":{entry},'.encode(), trigger, viewers.ready)
         await viewers.stop(stop)
         out = stats(viewers.latencies, viewers.ready * len(entries))
-        out.update(viewers=viewers.ready, connect_errors=viewers.errors, connect_s=round(connect_s, 1),
+        out.update(viewers=viewers.ready, connect_errors=viewers.errors, closed=viewers.closed, connect_s=round(connect_s, 1),
                    releases=len(entries))
         return out
     finally:
@@ -235,7 +358,7 @@ async def run_bare(n: int, releases: int, payload_size: int) -> dict[str, Any]:
                 await trig.recv()
         await viewers.stop(stop)
         out = stats(viewers.latencies, viewers.ready * releases)
-        out.update(viewers=viewers.ready, connect_errors=viewers.errors, releases=releases)
+        out.update(viewers=viewers.ready, connect_errors=viewers.errors, closed=viewers.closed, releases=releases)
         return out
     finally:
         server.terminate()

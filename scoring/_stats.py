@@ -108,6 +108,8 @@ def group_average_ranks(group: IntArray, value: FloatArray) -> tuple[FloatArray,
     form the tie correction ``sum(t**3 - t)``).
     """
     n = value.size
+    if n == 0:
+        return np.empty(0), np.empty(0)
     order = np.lexsort((value, group))
     g, v = group[order], value[order]
     new_group = np.r_[True, g[1:] != g[:-1]]

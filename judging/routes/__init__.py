@@ -9,6 +9,6 @@ from litestar import Router
 
 
 def routers() -> list[Router]:
-    from judging.routes import chief, display, judge, public, staff, venue
+    from judging.routes import chief, display, judge, ops, public, staff, venue
 
-    return [public.router, staff.router, judge.router, chief.router, display.router, venue.router]
+    return [public.router, staff.router, judge.router, chief.router, display.router, venue.router, ops.router]

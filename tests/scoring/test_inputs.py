@@ -132,3 +132,9 @@ def test_skating_official_trimmed_means_reproduced() -> None:
         got = scoring.round_half_up(scoring.panel_trimmed(obs, trim=1).score)
         want = np.array([float(panel[p][comp]) for p in perfs])
         assert np.array_equal(got, want), comp
+
+
+def test_diagnose_survives_a_single_observation() -> None:
+    obs = scoring.Scores(entry=np.array([0]), judge=np.array([0]), value=np.array([70.0]))
+    report = scoring.diagnose(obs, scoring.calibrate(obs, method="trimmed"))
+    assert report.flags == [] or all(f.subject in ("judge", "venue", "entry") for f in report.flags)

@@ -1,0 +1,65 @@
+"""``GET /api/staff/status``: staff only; live connections per feed, event lag, tablets online, queues."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from judging.feed import head_seq
+from live.protocol import Hello, Snapshot, Synced
+from tests.conftest import run_db
+from tests.helpers import make_staff
+from tests.live.helpers import bearer, receive, venue_info, wait_for
+
+
+def _status(client: Any, headers: dict[str, str]) -> dict[str, Any]:
+    r = client.get("/api/staff/status", headers=headers)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def test_status_is_for_staff_only(settings: Any, demo: int, client: Any) -> None:
+    v = venue_info(settings)
+    assert client.get("/api/staff/status").status_code == 401
+    for account in (v.judge, v.chief, v.host, v.display):
+        r = client.get("/api/staff/status", headers=bearer(settings, account))
+        assert r.status_code == 403, (account, r.status_code)
+    staff = make_staff(settings, "ops-staff", "staff")
+    assert client.get("/api/staff/status", headers=bearer(settings, staff)).status_code == 200
+
+
+def test_status_reports_connections_lag_and_tablets(settings: Any, demo: int, client: Any) -> None:
+    v = venue_info(settings)
+    staff = bearer(settings, make_staff(settings, "ops-staff", "staff"))
+    before = _status(client, staff)
+    assert before["connections"] == 0 and before["feeds"] == []
+    assert before["database"] == ("sqlite" if settings.is_sqlite else "postgresql")
+    assert before["channels"] == ("redis" if settings.redis_url else "memory")
+
+    # A tablet reports two queued sheets; another is offline.
+    judge = bearer(settings, v.judge)
+    assert client.post("/api/judge/heartbeat", json={"device_id": "tab-1", "queued": 2},
+                       headers=judge).status_code == 200
+    assert client.post("/api/judge/heartbeat", json={"device_id": "tab-2", "online": False},
+                       headers=judge).status_code == 200
+
+    with client.websocket_connect(f"/ws/venue/{v.venue_id}", headers=bearer(settings, v.display)) as ws:
+        assert isinstance(receive(ws), Hello)
+        assert isinstance(receive(ws), Snapshot)
+        assert isinstance(receive(ws), Synced)
+        now = _status(client, staff)
+        assert now["connections"] == 1
+        assert {"feed": f"venue/{v.venue_id}", "connections": 1} in now["feeds"]
+        assert now["tablets"] == {"devices": 2, "online": 1, "offline": 1, "queued_sheets": 2,
+                                  "devices_with_queue": 1}
+        assert now["queues"]["socket_max"] >= 0
+
+        # Events written by the host are published: the lag goes back to zero and the head matches the log.
+        assert client.post(f"/api/venue/{v.venue_id}/stage", json={}, headers=bearer(settings, v.host)
+                           ).status_code == 200
+        head = int(run_db(settings, head_seq))
+        wait_for(lambda: _status(client, staff)["events"]["published_seq"] == head, timeout=10)
+        done = _status(client, staff)
+        assert done["events"] == {"head_seq": head, "published_seq": head, "lag": 0, "unpublished": 0,
+                                  "oldest_unpublished_s": None}
+        assert done["publisher"]["leader"] is True and done["publisher"]["cursor"] == head
+    wait_for(lambda: _status(client, staff)["connections"] == 0, timeout=10)
