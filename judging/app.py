@@ -24,11 +24,13 @@ from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from judging import __version__
 from judging.auth import AuthMiddleware, LoginLimiter
 from judging.db.engine import Database
 from judging.errors import (
+    busy_handler,
     database_error_handler,
     http_exception_handler,
     internal_error_handler,
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             OverflowError: out_of_range_handler,
             DataError: out_of_range_handler,
             DBAPIError: database_error_handler,
+            PoolTimeout: busy_handler,
             Exception: internal_error_handler,
         },
         compression_config=CompressionConfig(backend="gzip", minimum_size=2048),

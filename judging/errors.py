@@ -81,6 +81,17 @@ def out_of_range_handler(request: Request[Any, Any, Any], exc: Exception) -> Res
     )
 
 
+def busy_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """No database connection came free in time: the server is saturated, not broken. 503 with Retry-After
+    tells the tablet's outbox to try again (the same client id makes the retry safe)."""
+    log.warning("database pool exhausted on %s %s", request.method, request.url.path)
+    return Response(
+        error_body("busy", "The server is busy; your request was not processed. It will be retried.",
+                   status_code=503),
+        status_code=503, media_type=MediaType.JSON, headers={"Retry-After": "2"},
+    )
+
+
 def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Driver errors about a value the column cannot hold are the request's fault (asyncpg reports an id beyond
     int32 as a generic DBAPIError); anything else is a server error."""

@@ -58,7 +58,9 @@ def make_engine(settings: Settings, *, null_pool: bool = False) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     if not null_pool:
-        kwargs.update(pool_size=10, max_overflow=10)
+        # Per process; keep workers x 40 under PostgreSQL's max_connections. A request that still finds no free
+        # connection after pool_timeout gets 503 + Retry-After (judging/errors.py), never a 500.
+        kwargs.update(pool_size=20, max_overflow=20, pool_timeout=20)
     return create_async_engine(url, **kwargs)
 
 

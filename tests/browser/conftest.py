@@ -134,8 +134,10 @@ def chromium_path() -> str:
     return str(exe)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Any]:
+    """One Chromium per test module. Not per session: Playwright's sync API keeps an event loop running in the
+    main thread while it is started, and tests in other modules call ``asyncio.run`` (migrations, the CLI)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -3,6 +3,7 @@ guards by audience, audit entries."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from litestar.testing import TestClient
@@ -87,17 +88,19 @@ def test_password_login_and_wrong_password(client: TestClient[Any], settings: Se
 
 
 def test_login_rate_limited_per_account(client: TestClient[Any], settings: Settings) -> None:
-    make_staff(settings, "wang", "staff")
-    make_staff(settings, "zhao", "staff")
+    # Unique names: with Redis the failure counters outlive the test's database.
+    wang, zhao = f"wang-{uuid.uuid4().hex[:8]}", f"zhao-{uuid.uuid4().hex[:8]}"
+    make_staff(settings, wang, "staff")
+    make_staff(settings, zhao, "staff")
     for _ in range(settings.login_max_failures):
-        assert client.post("/api/auth/login", json={"username": "wang", "password": "wrong-wrong"}).status_code == 401
-    limited = client.post("/api/auth/login", json={"username": "wang", "password": PASSWORD})
+        assert client.post("/api/auth/login", json={"username": wang, "password": "wrong-wrong"}).status_code == 401
+    limited = client.post("/api/auth/login", json={"username": wang, "password": PASSWORD})
     assert limited.status_code == 429
     assert limited.json()["error"]["code"] == "rate_limited" and int(limited.headers["retry-after"]) > 0
     # Another account behind the same address is not affected (venue tablets share one NAT address).
-    assert staff_login(client, "zhao").status_code == 201
+    assert staff_login(client, zhao).status_code == 201
     # The HTML form says so too.
-    page = client.post("/login", data={"username": "wang", "password": PASSWORD})
+    page = client.post("/login", data={"username": wang, "password": PASSWORD})
     assert page.status_code == 429 and "秒后再试" in page.text
 
 

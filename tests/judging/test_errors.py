@@ -65,3 +65,19 @@ def test_ids_beyond_database_range_are_bad_requests(client: TestClient[Any], set
     staff_login(client)
     r = client.post("/api/staff/accounts/4134622086122013860199698890460495872/login-link")
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request"
+
+
+def test_saturated_database_pool_is_503_with_retry_after(client: TestClient[Any], app: Any) -> None:
+    from contextlib import asynccontextmanager
+
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    @asynccontextmanager
+    async def exhausted():  # type: ignore[no-untyped-def]
+        raise PoolTimeout("QueuePool limit reached")
+        yield
+
+    app.state.db.read = exhausted
+    r = client.get("/api/judge/state", headers={"Authorization": "Bearer something"})
+    assert r.status_code == 503 and r.headers["retry-after"] == "2"
+    assert r.json()["error"]["code"] == "busy"
