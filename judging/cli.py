@@ -192,6 +192,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     uvicorn.run(
         "judging.app:create_app", factory=True, host=settings.host, port=settings.port,
         workers=settings.workers, ws="websockets-sansio", log_level=settings.log_level.lower(),
+        # no permessage-deflate: browsers offer it, and it would compress every frame again per socket (the
+        # live feeds encode each event once and write the same bytes to every subscriber)
+        ws_per_message_deflate=False,
         proxy_headers=False, timeout_graceful_shutdown=5, access_log=False,
     )
     return 0

@@ -470,6 +470,7 @@ async def _existing_receipt(session: AsyncSession, cid: str) -> tuple[Receipt, i
 async def submit(db: Database, app: Any, p: Principal, data: SubmitIn, *, ip: str) -> tuple[Receipt, bool]:
     """Store a submission exactly once. Returns (receipt, created); ``created`` is False for a replay."""
     from judging.events import after_commit, append_event
+    from judging.staff.grading import outdate_finals
 
     if p.person_id is None:
         raise refuse("not_a_judge", "This account is not a judge or reviewer; open your own login link.", 403)
@@ -541,6 +542,8 @@ async def submit(db: Database, app: Any, p: Principal, data: SubmitIn, *, ip: st
             record(session, p, "rubric.freeze", contest_id=entry.contest_id, entry_id=entry.id,
                    target=f"rubric:{rubric.id}", reason="first accepted score", ip=ip)
         await session.flush()
+        await outdate_finals(session, entry.contest_id, entry.id,
+                             f"sheet {sheet.id} version {version} submitted after finalization")
         await append_event(session, "sheet.submitted",
                            {"entry_id": entry.id, "venue_id": entry.venue_id, "person_id": person_id,
                             "version": version, "stage": data.stage},

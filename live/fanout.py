@@ -1,9 +1,15 @@
 """Per-process fan-out: one Channels subscription per feed channel, shared by every local socket.
 
 The publisher encodes each event once per channel; the bytes travel through the Channels backend (memory or
-Redis) once per process; the hub reads the message's ``seq``/``prev`` once and hands the *same* bytes object
-to every listener. Each listener has a bounded queue: a socket that cannot keep up is marked ``overflowed``
-and closed by its handler with a clear reason, instead of growing memory or slowing the others.
+Redis) once per process; the hub reads the message's ``seq``/``prev`` once, builds one ASGI send message around
+the *same* bytes object, and hands it to every listener.
+
+Delivery is broadcast-style, like ``websockets.broadcast``: a listener whose socket is idle and in sync writes
+the frame synchronously from inside :meth:`Hub.deliver` (:attr:`Listener.direct`), without waking a task per
+socket. Only when that is not possible (the socket is still syncing, another send is in flight, a gap must be
+refilled from the log) does the item go to the listener's bounded queue, drained by the socket's own task. A
+socket that cannot keep up is marked ``overflowed`` and closed by its handler with a clear reason, instead of
+growing memory or slowing the others.
 """
 
 from __future__ import annotations
@@ -12,9 +18,11 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 
 from litestar.channels import ChannelsPlugin
+from litestar.types import WebSocketSendEvent
 
 from live.protocol import decode_header
 
@@ -23,13 +31,70 @@ log = logging.getLogger("podium.live")
 Item = tuple[int, int, bytes]
 """(seq, prev, encoded message)."""
 
+Frame = WebSocketSendEvent
+"""The ASGI ``websocket.send`` message of one event, built once per event and shared by every socket."""
+
 DEFAULT_MAX_QUEUE = 256
 
 
-class Listener:
-    """One socket's inbox: a bounded deque plus a wake-up event."""
+def frame_of(data: bytes) -> Frame:
+    return {"type": "websocket.send", "bytes": data, "text": None}
 
-    __slots__ = ("_items", "_wake", "channel", "max_queue", "overflowed", "resume_from")
+
+
+class _Resume:
+    """Awaitable that finishes an awaitable which :func:`start_now` already ran up to a suspension point."""
+
+    __slots__ = ("coro", "yielded")
+
+    def __init__(self, coro: Generator[Any, Any, Any], yielded: Any) -> None:
+        self.coro = coro
+        self.yielded = yielded
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        coro, yielded = self.coro, self.yielded
+        while True:
+            try:
+                value = yield yielded
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # cancellation and errors go to the inner coroutine
+                try:
+                    yielded = coro.throw(exc)
+                except StopIteration:
+                    return
+                continue
+            try:
+                yielded = coro.send(value)
+            except StopIteration:
+                return
+
+
+async def _finish(coro: Generator[Any, Any, Any], yielded: Any) -> None:
+    await _Resume(coro, yielded)
+
+
+def start_now(awaitable: Awaitable[None]) -> asyncio.Task[None] | None:
+    """Run ``awaitable`` right now, up to its first suspension (an eager task, as Python 3.12's ``eager_start``).
+
+    Returns None when it finished without suspending (an ASGI websocket send to a writable socket does), else
+    a task that finishes it. Exceptions raised before the first suspension propagate to the caller."""
+    coro = awaitable.__await__()
+    try:
+        yielded = coro.send(None)
+    except StopIteration:
+        return None
+    task = asyncio.ensure_future(_finish(coro, yielded))
+    # cancelled before its first step, the task never reaches the inner coroutine: close it (runs its cleanup)
+    task.add_done_callback(lambda t: coro.close() if t.cancelled() else None)
+    return task
+
+
+class Listener:
+    """One socket's inbox: a bounded deque plus a wake-up event, and an optional synchronous writer."""
+
+    __slots__ = ("_items", "_wake", "channel", "direct", "max_queue", "overflowed", "resume_from")
 
     def __init__(self, channel: str, max_queue: int) -> None:
         self.channel = channel
@@ -38,9 +103,13 @@ class Listener:
         self._wake = asyncio.Event()
         self.overflowed = False
         self.resume_from: int | None = None
+        self.direct: Callable[[Item, Frame], bool] | None = None
+        """Set by the socket's handler: writes the item now and returns True, or returns False to queue it."""
 
-    def push(self, item: Item) -> None:
+    def push(self, item: Item, frame: Frame | None = None) -> None:
         if self.overflowed:
+            return
+        if self.direct is not None and not self._items and self.direct(item, frame or frame_of(item[2])):
             return
         if len(self._items) >= self.max_queue:
             self.overflowed = True
@@ -99,9 +168,13 @@ class Hub:
     def deliver(self, channel: str, data: bytes) -> None:
         header = decode_header(data)
         item = (header.seq, header.prev, data)
+        frame = frame_of(data)
         self.received += 1
         for listener in tuple(self._listeners.get(channel, ())):
-            listener.push(item)
+            try:
+                listener.push(item, frame)
+            except Exception:  # one broken socket must not stop the others
+                log.exception("fan-out to a socket on %s failed", channel)
 
     async def _pump(self, channel: str) -> None:
         delay = 0.5

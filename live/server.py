@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from dataclasses import dataclass
 from typing import Protocol
@@ -27,7 +28,7 @@ import msgspec
 from litestar import WebSocket
 from litestar.exceptions import WebSocketDisconnect
 
-from live.fanout import Hub, Listener
+from live.fanout import Frame, Hub, Item, Listener, frame_of, start_now
 from live.protocol import (
     CLOSE_HEARTBEAT,
     CLOSE_SLOW,
@@ -91,17 +92,72 @@ class FeedConnection:
         self.config = config
         self.last = 0
         self.last_rx = time.monotonic()
-        self._lock = asyncio.Lock()
         self.listener: Listener | None = None
         self.sending_since = 0.0
+        """When the send in flight started (0: none); the heartbeat closes a socket stuck in one send."""
+        self._sending = False
+        self._sent = asyncio.Event()
+        self.idle = False
+        """The stream task is waiting for items with nothing else to do: the hub may write live events itself."""
+        self.failed: BaseException | None = None
+        """A direct write from the hub failed (the client left): the stream task ends the connection."""
+        self._finishing: asyncio.Task[None] | None = None
 
+    # Sends are serialised per socket by ``_sending``: either the hub writes a live event synchronously
+    # (``write_now``, the common case: no task wakes up per socket) or one of this connection's tasks awaits
+    # ``send``. No asyncio.wait_for (on Python 3.11 it creates a task per call, per subscriber): the heartbeat
+    # watches ``sending_since`` instead.
     async def send(self, data: bytes) -> None:
-        # No asyncio.wait_for here: on Python 3.11 it creates a task per call, per subscriber. The heartbeat
-        # task watches ``sending_since`` instead and closes a socket stuck in one send.
-        async with self._lock:
-            self.sending_since = time.monotonic()
-            await self.socket.send_bytes(data)
-            self.sending_since = 0.0
+        while self._sending:
+            self._sent.clear()
+            await self._sent.wait()
+        self._sending = True
+        self.sending_since = time.monotonic()
+        try:
+            await self.socket.send(frame_of(data))
+        finally:
+            self._done_sending()
+
+    def _done_sending(self, _task: object = None) -> None:
+        self._sending = False
+        self.sending_since = 0.0
+        self._finishing = None
+        self._sent.set()
+
+    def write_now(self, item: Item, frame: Frame) -> bool:
+        """Called by the hub for each live event: write it to the socket now if this socket is idle and in sync.
+        False: not possible now; the hub queues the item and the stream task handles it (sync, gap, backlog)."""
+        listener = self.listener
+        if not self.idle or self._sending or self.failed is not None or listener is None \
+                or listener.resume_from is not None:
+            return False
+        seq, prev, _data = item
+        if seq <= self.last:
+            return True  # a duplicate or late retry
+        if prev > self.last:
+            return False  # a gap: the stream task refills from the log first
+        self._sending = True
+        self.sending_since = time.monotonic()
+        try:
+            task = start_now(self.socket.send(frame))
+        except BaseException as exc:  # the client is gone: let the stream task end the connection
+            self._done_sending()
+            self.failed = exc
+            listener.poke()
+            return True
+        self.last = seq
+        if task is None:
+            self._done_sending()
+        else:  # the transport is paused (the client is slow to read): finish in the background, queue the rest
+            self._finishing = task
+            task.add_done_callback(self._finished)
+        return True
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._done_sending()
+        if not task.cancelled() and task.exception() is not None and self.listener is not None:
+            self.failed = task.exception()
+            self.listener.poke()
 
     async def sync(self, since: int | None) -> None:
         """Bring the client from ``since`` to the head: replay, or snapshot when that is not possible
@@ -120,6 +176,7 @@ class FeedConnection:
 
     async def run(self, since: int) -> None:
         listener = self.listener = await self.hub.join(self.source.channel)
+        listener.direct = self.write_now
         try:
             await self.send(encode(Hello(feed=self.source.name, server_ms=now_ms(),
                                          heartbeat_s=self.config.heartbeat_s, window=self.config.window)))
@@ -145,11 +202,20 @@ class FeedConnection:
         except (WebSocketDisconnect, ConnectionError):
             pass
         finally:
+            listener.direct = None
             self.hub.leave(listener)
+            if self._finishing is not None:
+                self._finishing.cancel()
 
     async def _stream(self, listener: Listener) -> None:
         while True:
-            item = await listener.get()
+            self.idle = True
+            try:
+                item = await listener.get()
+            finally:
+                self.idle = False
+            if self.failed is not None:
+                raise self.failed
             if listener.overflowed:
                 raise _Close(CLOSE_SLOW, f"too slow: more than {listener.max_queue} messages behind; reconnect")
             if listener.resume_from is not None:
@@ -185,7 +251,10 @@ class FeedConnection:
     async def _heartbeat(self) -> None:
         interval = self.config.heartbeat_s
         check = min(interval, self.config.send_timeout_s / 2)
-        next_ping = time.monotonic() + interval
+        # Jittered: thousands of screens that connected in the same second must not all wake in the same
+        # millisecond (a burst that would delay a release landing at that moment).
+        next_ping = time.monotonic() + interval * random.uniform(0.5, 1.0)
+        await asyncio.sleep(check * random.random())
         while True:
             await asyncio.sleep(check)
             now = time.monotonic()
@@ -196,7 +265,7 @@ class FeedConnection:
             next_ping = now + interval
             if now - self.last_rx > 3 * interval:
                 raise _Close(CLOSE_HEARTBEAT, f"no heartbeat from the client for {3 * interval:.0f} s")
-            if not self._lock.locked():
+            if not self._sending:
                 await self.send(encode(Ping(t=now_ms())))
 
 

@@ -85,7 +85,7 @@ class Tablet:
 
     async def request(self, method: str, url: str, stop: asyncio.Event, **kw: Any) -> httpx.Response | None:
         """Retry transport failures (the server is down or died mid-request) until an HTTP answer arrives."""
-        for _attempt in range(2000):
+        for _attempt in range(600):
             try:
                 return await self.http.request(method, url, **kw)
             except RETRYABLE:
@@ -93,7 +93,7 @@ class Tablet:
                 await asyncio.sleep(0.05 + self.rng.random() * 0.1)
                 if stop.is_set() and method == "GET":
                     return None
-        raise AssertionError(f"{method} {url}: no answer after 2000 attempts")
+        raise AssertionError(f"{method} {url}: no answer after 600 attempts")
 
     async def load_state(self, stop: asyncio.Event) -> None:
         r = await self.request("GET", "/api/judge/state", stop)
@@ -228,6 +228,10 @@ async def load(server: LiveServer, plan: ContestPlan, kills: int, seed: int) -> 
         stop.set()
         await asyncio.wait_for(asyncio.gather(*tasks), 120)  # tablets flush their outboxes, hosts stop
         await compare_screens(base, screens)
+    except BaseException:
+        for task in tasks:  # the server could not come back: do not let tablets retry for minutes
+            task.cancel()
+        raise
     finally:
         stop.set()
         screens_stop.set()

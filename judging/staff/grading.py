@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import scoring
 from judging.db.base import utcnow
 from judging.db.models import (
+    AuditLog,
     Contest,
     Entry,
     GradeResult,
@@ -515,6 +516,22 @@ async def refresh_outdated(session: AsyncSession, contest_id: int) -> list[Grade
             changed.append(run)
     await session.flush()
     return changed
+
+
+async def outdate_finals(session: AsyncSession, contest_id: int, entry_id: int | None, why: str) -> int:
+    """A score changed after finalization: mark the contest's final grade lists outdated in the same
+    transaction (never recomputed silently). Cheap enough for every submission: one indexed UPDATE."""
+    from sqlalchemy import update
+
+    result = await session.execute(
+        update(GradeRun).where(GradeRun.contest_id == contest_id, GradeRun.status == "final")
+        .values(status="outdated", outdated_at=utcnow()).returning(GradeRun.id)
+    )
+    ids = [int(r) for r in result.scalars()]
+    if ids:
+        session.add(AuditLog(action="grades.outdated", contest_id=contest_id, entry_id=entry_id,
+                             target=",".join(f"run:{i}" for i in ids), reason=why, detail={"runs": ids}))
+    return len(ids)
 
 
 async def needs_outdating(session: AsyncSession, contest_id: int) -> bool:

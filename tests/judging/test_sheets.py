@@ -303,3 +303,27 @@ def test_sheets_unique_per_stage_entry_person(client: TestClient[Any], p: Panel,
     sheets = run_db(settings, lambda s: _scalars(s, select(ScoreSheet).where(
         ScoreSheet.entry_id == p.entries[1], ScoreSheet.person_id.in_(panel_people))))
     assert sorted(s.person_id for s in sheets) == sorted([p.judges[1].person_id, p.judges[4].person_id])
+
+
+def test_a_correction_after_finalization_outdates_the_grade_list_at_once(client: TestClient[Any], p: Panel,
+                                                                         settings: Settings) -> None:
+    """The final grade list is marked outdated in the same transaction as the new sheet version."""
+    from judging.db.models import AuditLog, Entry, GradeRun
+
+    async def finalize(session: Any) -> int:
+        contest_id = (await session.get(Entry, p.entries[1])).contest_id
+        run = GradeRun(contest_id=contest_id, status="final", config={}, input_digest="x", engine_version="t")
+        session.add(run)
+        await session.flush()
+        return int(run.id)
+
+    run_id = run_db(settings, finalize)
+    assert _submit(client, p.judges[1].headers, sheet_body(p, p.entries[1])).status_code == 201
+
+    async def check(session: Any) -> tuple[str, list[str]]:
+        run = await session.get(GradeRun, run_id)
+        actions = list((await session.execute(select(AuditLog.action))).scalars())
+        return run.status, actions
+
+    status, actions = run_db(settings, check)
+    assert status == "outdated" and "grades.outdated" in actions

@@ -1,0 +1,624 @@
+"""A simulated contest day against a real ``podium serve`` (spawned as a subprocess), with its ceilings.
+
+V venues x K judges run as tablets (one httpx client each, the real protocol: login link -> session,
+``GET /api/judge/state`` every 5 s, heartbeat every 20 s, submissions with a client submission id, some replayed
+(a lost acknowledgement: the same id again -> 200 and the same receipt) and some corrected (a new id with
+``base_version``)); a host per venue puts each entry on stage, starts the timer and ends the presentation; the
+chief judge releases once the panel's sheets are acknowledged; N viewers hold live feeds (one venue screen per
+venue on ``/ws/venue/<id>``, the rest on the public ``/ws/board/<contest>``).
+
+Printed: submit latency p50/p99/max (every ``POST /api/judge/sheets``), release->screen latency p50/p99/max over
+every viewer and release (clock starts just before the chief's release request, stops when a viewer's socket
+delivers the ``result.released`` event), requests/s during the day, error count, and a reconciliation read
+from the database (acknowledged submissions = stored versions, duplicates = 0). Then the ceilings, measured in
+the same run on the same machine: a bare Litestar JSON endpoint (a tiny app in a subprocess, closed loop) and a
+bare ``websockets`` broadcast to the same number of viewers; our figures are printed as ratios of them.
+
+Profiles: ``provincial`` (40 x 7, 2,000 viewers, SQLite embedded, 1 process), ``national`` (100 x 9, 5,000
+viewers, PostgreSQL + Redis, ``podium serve --workers 2``), ``--quick`` (4 x 5, 100 viewers; CI).
+Loopback only. On 2 cores the single-process server is pinned to core 0 and this load generator to core 1;
+the national profile is not pinned (2 workers, PostgreSQL and Redis share both cores with the generator).
+
+    .venv/bin/python bench/contest_day.py --quick
+    .venv/bin/python bench/contest_day.py --profile provincial
+    .venv/bin/python bench/contest_day.py --profile national      # needs PostgreSQL and Redis (see --pg-url)
+    .venv/bin/python bench/contest_day.py --quick --json          # last line: one JSON object
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import numpy as np
+from websockets.asyncio.client import connect
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._contest_seed import ContestPlan, seed_contest  # noqa: E402
+from bench.live_fanout import free_port, pin, run_bare  # noqa: E402
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "quick": {"venues": 4, "judges": 5, "viewers": 100, "entries": 3, "backend": "sqlite", "workers": 1,
+              "presentation_s": 1.0, "scoring_s": 2.0, "stagger_s": 2.0},
+    "provincial": {"venues": 40, "judges": 7, "viewers": 2000, "entries": 4, "backend": "sqlite", "workers": 1,
+                   "presentation_s": 2.0, "scoring_s": 4.0, "stagger_s": 8.0},
+    "national": {"venues": 100, "judges": 9, "viewers": 5000, "entries": 3, "backend": "pg", "workers": 2,
+                 "presentation_s": 2.0, "scoring_s": 5.0, "stagger_s": 10.0},
+}
+REPLAY_SHARE = 0.10
+"""Share of first submissions sent twice with the same id (a lost acknowledgement)."""
+EDIT_SHARE = 0.15
+"""Share of judges who correct their sheet (a new version with base_version)."""
+POLL_S = 5.0  # as judging/static/js/tablet.js
+HEARTBEAT_S = 20.0
+
+BARE_LITESTAR = r'''
+import sys
+from typing import Any
+import uvicorn
+from litestar import Litestar, post
+
+@post("/echo", status_code=201)
+async def echo(data: dict[str, Any]) -> dict[str, Any]:
+    return {"ok": True, "items": len(data.get("values", {}))}
+
+uvicorn.run(Litestar([echo]), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
+'''
+
+
+def pct(values: list[float]) -> dict[str, float | int]:
+    if not values:
+        return {"p50_ms": float("nan"), "p99_ms": float("nan"), "max_ms": float("nan"), "n": 0}
+    a = np.array(values) * 1000
+    return {"p50_ms": round(float(np.percentile(a, 50)), 1), "p99_ms": round(float(np.percentile(a, 99)), 1),
+            "max_ms": round(float(a.max()), 1), "n": len(values)}
+
+
+# ------------------------------------------------------------------------------------------ the day
+@dataclass
+class Day:
+    http_requests: int = 0
+    errors: list[str] = field(default_factory=list)
+    submit_latency: list[float] = field(default_factory=list)
+    acked: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """client submission id -> (sheet id, version), from 201/200 receipts."""
+    release_t0: dict[int, float] = field(default_factory=dict)
+    screen_latency: list[float] = field(default_factory=list)
+    expected_receipts: int = 0
+    replays: int = 0
+    edits: int = 0
+    releases: int = 0
+    released_venues: list[int] = field(default_factory=list)
+
+    def error(self, what: str) -> None:
+        if len(self.errors) < 50:
+            self.errors.append(what)
+        else:
+            self.errors.append("...")
+
+
+class _Data(msgspec.Struct):
+    kind: str = ""
+    entry_id: int = 0
+
+
+class _Msg(msgspec.Struct):
+    type: str
+    data: _Data | None = None
+
+
+_decode = msgspec.json.Decoder(_Msg).decode
+
+
+class Viewer:
+    __slots__ = ("day", "seen", "ws")
+
+    def __init__(self, day: Day) -> None:
+        self.day = day
+        self.seen: set[int] = set()
+        self.ws: Any = None
+
+    async def run(self, url: str, headers: dict[str, str], ready: asyncio.Event, stop: asyncio.Event) -> None:
+        try:
+            async with connect(url, additional_headers=headers, open_timeout=120, ping_interval=None,
+                               max_queue=None, max_size=2**24) as ws:
+                self.ws = ws
+                ready.set()
+                async for raw in ws:
+                    if stop.is_set():
+                        return
+                    if b"result.released" not in raw:  # type: ignore[operator]
+                        continue
+                    msg = _decode(raw)
+                    if msg.type == "event" and msg.data is not None and msg.data.kind == "result.released":
+                        entry = msg.data.entry_id
+                        t0 = self.day.release_t0.get(entry)
+                        if t0 is not None and entry not in self.seen:
+                            self.seen.add(entry)
+                            self.day.screen_latency.append(time.monotonic() - t0)
+        except Exception as exc:  # counted as an error, the day goes on
+            if not stop.is_set():
+                self.day.error(f"viewer: {type(exc).__name__}: {exc}")
+        finally:
+            ready.set()
+
+
+class Tablet:
+    def __init__(self, day: Day, base: str, token: str, person_id: int, rng: random.Random) -> None:
+        self.day = day
+        self.http = httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        self.person_id = person_id
+        self.rng = rng
+        self.device = f"bench-{rng.getrandbits(48):012x}"
+        self.rubrics: dict[int, dict[str, Any]] = {}
+
+    async def call(self, method: str, url: str, expect: tuple[int, ...], **kw: Any) -> httpx.Response | None:
+        self.day.http_requests += 1
+        try:
+            r = await self.http.request(method, url, **kw)
+        except httpx.HTTPError as exc:
+            self.day.error(f"{method} {url}: {type(exc).__name__}")
+            return None
+        if r.status_code not in expect:
+            self.day.error(f"{method} {url}: {r.status_code} {r.text[:160]}")
+            return None
+        return r
+
+    async def poll(self) -> None:
+        r = await self.call("GET", "/api/judge/state", (200,))
+        if r is not None:
+            state = r.json()
+            rubrics = {x["id"]: x for x in state["rubrics"]}
+            for e in state["entries"]:
+                if e["stage"] == "onsite" and e["rubric_id"] in rubrics:
+                    self.rubrics[e["id"]] = rubrics[e["rubric_id"]]
+
+    async def background(self, stop: asyncio.Event) -> None:
+        """Heartbeats and state polls on the tablet page's timers (random phase)."""
+        next_poll = time.monotonic() + self.rng.random() * POLL_S
+        next_beat = time.monotonic() + self.rng.random() * HEARTBEAT_S
+        while not stop.is_set():
+            now = time.monotonic()
+            if now >= next_beat:
+                next_beat = now + HEARTBEAT_S
+                await self.call("POST", "/api/judge/heartbeat", (200,),
+                                json={"device_id": self.device, "app_version": "bench", "queued": 0})
+            if now >= next_poll:
+                next_poll = now + POLL_S
+                await self.poll()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), max(0.05, min(next_poll, next_beat) - time.monotonic()))
+
+    def values(self, entry: int) -> dict[str, str]:
+        out = {}
+        for item in self.rubrics[entry]["items"]:
+            steps = int(float(item["max"]) / float(item["step"]))
+            out[item["key"]] = f"{self.rng.randint(steps * 6 // 10, steps) * float(item['step']):g}"
+        return out
+
+    async def post_sheet(self, body: dict[str, Any], expect: int) -> dict[str, Any] | None:
+        t0 = time.monotonic()
+        r = await self.call("POST", "/api/judge/sheets", (expect,), json=body)
+        self.day.submit_latency.append(time.monotonic() - t0)
+        if r is None:
+            return None
+        receipt = r.json()
+        self.day.acked[body["client_submission_id"]] = (receipt["sheet_id"], receipt["version"])
+        return dict(receipt)
+
+    async def score(self, entry: int, delay: float) -> None:
+        """Score one entry: submit, maybe replay (lost acknowledgement), maybe correct."""
+        await asyncio.sleep(delay)
+        if entry not in self.rubrics:
+            await self.poll()
+        if entry not in self.rubrics:
+            self.day.error(f"entry {entry} not on the tablet of person {self.person_id}")
+            return
+        body = {"client_submission_id": uuid.UUID(int=self.rng.getrandbits(128)).hex, "entry_id": entry,
+                "stage": "onsite", "values": self.values(entry), "base_version": 0, "device_id": self.device}
+        receipt = await self.post_sheet(body, 201)
+        if receipt is None:
+            return
+        if self.rng.random() < REPLAY_SHARE:
+            self.day.replays += 1
+            again = await self.post_sheet(body, 200)
+            if again is not None and (again["version"], again["server_time"]) != (receipt["version"],
+                                                                                  receipt["server_time"]):
+                self.day.error("a replay answered another receipt")
+        if self.rng.random() < EDIT_SHARE:
+            self.day.edits += 1
+            await asyncio.sleep(self.rng.random() * 0.5)
+            edit = {**body, "client_submission_id": uuid.UUID(int=self.rng.getrandbits(128)).hex,
+                    "values": self.values(entry), "base_version": receipt["version"]}
+            await self.post_sheet(edit, 201)
+
+
+async def venue_day(day: Day, base: str, venue: Any, host_token: str, tablets: list[Tablet], entries: list[int],
+                    prof: dict[str, Any], rng: random.Random) -> None:
+    host = httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {host_token}"}, timeout=60)
+    chief = tablets[0]
+
+    async def call(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> bool:
+        day.http_requests += 1
+        try:
+            r = await client.post(url, json=body)
+        except httpx.HTTPError as exc:
+            day.error(f"POST {url}: {type(exc).__name__}")
+            return False
+        if r.status_code != 200:
+            day.error(f"POST {url}: {r.status_code} {r.text[:160]}")
+            return False
+        return True
+
+    try:
+        await asyncio.sleep(rng.random() * prof["stagger_s"])
+        v = venue.venue_id
+        for entry in entries:
+            await call(host, f"/api/venue/{v}/stage", {"entry_id": entry})
+            await call(host, f"/api/venue/{v}/timer", {"action": "start"})
+            await asyncio.sleep(prof["presentation_s"] * (0.8 + 0.4 * rng.random()))
+            await call(host, f"/api/venue/{v}/entries/{entry}/end", {})
+            await asyncio.gather(*(t.score(entry, rng.random() * prof["scoring_s"]) for t in tablets))
+            await asyncio.sleep(0.2)
+            day.release_t0[entry] = time.monotonic()
+            if await call(chief.http, f"/api/venue/{v}/entries/{entry}/release", {}):
+                day.releases += 1
+                day.released_venues.append(v)
+    finally:
+        await host.aclose()
+
+
+async def login(base: str, link: str) -> str:
+    async with httpx.AsyncClient(base_url=base, timeout=120) as http:
+        for attempt in range(5):
+            try:
+                r = await http.get(f"/j/{link}", follow_redirects=False)
+                token = r.cookies.get("podium_session")
+                if token:
+                    return str(token)
+            except httpx.HTTPError:
+                if attempt == 4:
+                    raise
+            await asyncio.sleep(0.5)
+    raise RuntimeError("login link did not open a session")
+
+
+async def bounded(n: int, coros: list[Any]) -> list[Any]:
+    sem = asyncio.Semaphore(n)
+
+    async def one(c: Any) -> Any:
+        async with sem:
+            return await c
+
+    return await asyncio.gather(*(one(c) for c in coros))
+
+
+async def run_day(base: str, ws_base: str, plan: ContestPlan, prof: dict[str, Any], seed: int,
+                  log: Any) -> tuple[Day, dict[str, Any]]:
+    rng = random.Random(seed)
+    day = Day()
+    venues = plan.venues
+    log(f"  logging in {sum(len(v.judges) + 2 for v in venues)} devices through their login links")
+    judge_tokens = await bounded(32, [login(base, j.link) for v in venues for j in v.judges])
+    host_tokens = await bounded(32, [login(base, v.host.link) for v in venues])
+    display_tokens = await bounded(32, [login(base, v.display.link) for v in venues])
+    tablets: list[list[Tablet]] = []
+    it = iter(judge_tokens)
+    for v in venues:
+        tablets.append([Tablet(day, base, next(it), j.person_id or 0, random.Random(rng.random())) for j in v.judges])
+
+    # Viewers: a screen per venue plus the public on the board, connected in waves before the day starts.
+    stop = asyncio.Event()
+    viewers: list[tuple[Viewer, str, dict[str, str], int | None]] = []
+    for v, tok in zip(venues, display_tokens, strict=True):
+        viewers.append((Viewer(day), f"{ws_base}/ws/venue/{v.venue_id}", {"Authorization": f"Bearer {tok}"},
+                        v.venue_id))
+    for _ in range(max(0, prof["viewers"] - len(venues))):
+        viewers.append((Viewer(day), f"{ws_base}/ws/board/{plan.contest_id}", {}, None))
+    t_conn = time.monotonic()
+    viewer_tasks = []
+    for i in range(0, len(viewers), 250):
+        readies = []
+        for viewer, url, headers, _ in viewers[i:i + 250]:
+            ready = asyncio.Event()
+            readies.append(ready)
+            viewer_tasks.append(asyncio.create_task(viewer.run(url, headers, ready, stop)))
+        await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 300)
+    connected = sum(1 for v, *_ in viewers if v.ws is not None)
+    log(f"  {connected}/{len(viewers)} viewers connected in {time.monotonic() - t_conn:.1f} s")
+
+    async def pinger() -> None:  # clients ping every heartbeat_s / 2 (the server closes silent sockets)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 10)
+            for viewer, *_ in viewers:
+                if viewer.ws is not None:
+                    with contextlib.suppress(Exception):
+                        await viewer.ws.send('{"type":"ping","t":0}')
+
+    ping_task = asyncio.create_task(pinger())
+    for group in tablets:
+        for t in group:
+            await t.poll()
+    bg = [asyncio.create_task(t.background(stop)) for group in tablets for t in group]
+    await asyncio.sleep(0.5)
+    day.http_requests = 0
+    t_day = time.monotonic()
+    await asyncio.gather(*(venue_day(day, base, v, host_tokens[n], tablets[n], v.entries, prof,
+                                     random.Random(rng.random())) for n, v in enumerate(venues)))
+    # Wait (bounded) for the last releases to reach every viewer.
+    board = sum(1 for v, _, _, venue in viewers if venue is None and v.ws is not None)
+    screens = {venue for v, _, _, venue in viewers if venue is not None and v.ws is not None}
+    expected = sum(board + (venue in screens) for venue in day.released_venues)
+    deadline = time.monotonic() + 30
+    while len(day.screen_latency) < expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    day_s = time.monotonic() - t_day
+    day.expected_receipts = expected
+    stop.set()
+    for task in [*bg, ping_task]:
+        task.cancel()
+    for viewer, *_ in viewers:
+        if viewer.ws is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(viewer.ws.close(), 1)
+    await asyncio.gather(*bg, ping_task, *viewer_tasks, return_exceptions=True)
+    for group in tablets:
+        for t in group:
+            await t.http.aclose()
+    return day, {"day_s": round(day_s, 1), "viewers_connected": connected}
+
+
+# ------------------------------------------------------------------------------------------ reconciliation
+def reconcile(settings: Any, day: Day, contest_id: int) -> dict[str, Any]:
+    from sqlalchemy import func, select
+
+    from judging.db.models import Entry, ScoreSheet, SheetVersion
+    from tests.conftest import run_db
+
+    async def read(session: Any) -> tuple[list[Any], int]:
+        rows = (await session.execute(
+            select(SheetVersion.client_submission_id, SheetVersion.sheet_id, SheetVersion.version)
+            .join(ScoreSheet, ScoreSheet.id == SheetVersion.sheet_id).join(Entry, Entry.id == ScoreSheet.entry_id)
+            .where(Entry.contest_id == contest_id, SheetVersion.source == "tablet"))).all()
+        dup_versions = (await session.execute(
+            select(func.count()).select_from(
+                select(SheetVersion.sheet_id, SheetVersion.version).group_by(SheetVersion.sheet_id,
+                                                                             SheetVersion.version)
+                .having(func.count() > 1).subquery()))).scalar()
+        return list(rows), int(dup_versions or 0)
+
+    rows, dup_versions = run_db(settings, read)
+    stored = {r.client_submission_id: (r.sheet_id, r.version) for r in rows}
+    acked = day.acked
+    return {
+        "acknowledged": len(acked), "stored": len(rows),
+        "lost": len(set(acked) - set(stored)), "unacknowledged_stored": len(set(stored) - set(acked)),
+        "mismatched": sum(1 for k, v in acked.items() if k in stored and stored[k] != v),
+        "duplicates": (len(rows) - len(stored)) + dup_versions,
+    }
+
+
+# ------------------------------------------------------------------------------------------ ceilings
+async def bare_litestar(concurrency: int, seconds: float, body: dict[str, Any]) -> dict[str, Any]:
+    port = free_port()
+    proc = subprocess.Popen(pin([sys.executable, "-c", BARE_LITESTAR, str(port)], 0), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                async with httpx.AsyncClient() as c:
+                    await c.post(base + "/echo", json=body)
+                break
+            except httpx.HTTPError:
+                await asyncio.sleep(0.1)
+        lat: list[float] = []
+        errors = 0
+        clients = [httpx.AsyncClient(base_url=base, timeout=60) for _ in range(concurrency)]
+        end = time.monotonic() + seconds
+
+        async def loop(c: httpx.AsyncClient) -> None:
+            nonlocal errors
+            while time.monotonic() < end:
+                t0 = time.monotonic()
+                try:
+                    r = await c.post("/echo", json=body)
+                    if r.status_code != 201:
+                        errors += 1
+                except httpx.HTTPError:
+                    errors += 1
+                lat.append(time.monotonic() - t0)
+
+        t0 = time.monotonic()
+        await asyncio.gather(*(loop(c) for c in clients))
+        elapsed = time.monotonic() - t0
+        for c in clients:
+            await c.aclose()
+        return {**pct(lat), "requests_per_s": round(len(lat) / elapsed, 1), "concurrency": concurrency,
+                "errors": errors}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+# ------------------------------------------------------------------------------------------ set-up
+def _pg_admin(url: str, sql: str) -> None:
+    import asyncpg
+
+    async def go() -> None:
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+def start_server(env: dict[str, str], port: int, workers: int, log_path: Path) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "judging", "serve"]
+    if workers > 1:
+        cmd += ["--workers", str(workers)]
+    else:
+        cmd = pin(cmd, 0)
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log_path.open("ab"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited:\n" + log_path.read_text()[-3000:])
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("server did not start:\n" + log_path.read_text()[-3000:])
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    name = "quick" if args.quick else args.profile
+    prof = dict(PROFILES[name])
+    for key in ("venues", "judges", "viewers", "entries"):
+        if getattr(args, key) is not None:
+            prof[key] = getattr(args, key)
+    log = (lambda *_: None) if args.json else (lambda msg: print(msg, flush=True))
+    if prof["workers"] == 1 and shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
+        os.sched_setaffinity(0, {1})
+    seed = args.seed
+    out: dict[str, Any] = {"profile": name, "cores": os.cpu_count(), "seed": seed,
+                           **{k: prof[k] for k in ("venues", "judges", "viewers", "entries", "backend", "workers")}}
+    log(f"contest day '{name}': {prof['venues']} venues x {prof['judges']} judges, {prof['entries']} entries per "
+        f"venue, {prof['viewers']} viewers, {prof['backend']}, {prof['workers']} process(es), seed {seed}")
+    with tempfile.TemporaryDirectory(prefix="podium-day-") as tmp:
+        var = Path(tmp)
+        port = free_port()
+        secret = "b" * 40
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
+        env.update({"PODIUM_VAR_DIR": str(var), "PODIUM_PORT": str(port), "PODIUM_HOST": "127.0.0.1",
+                    "PODIUM_LOG_LEVEL": "WARNING", "PODIUM_SECRET": secret})
+        db_url = ""
+        if prof["backend"] == "pg":
+            db_url = args.pg_url.rsplit("/", 1)[0] + "/podium_day_" + uuid.uuid4().hex[:10]
+            _pg_admin(args.pg_url, f'CREATE DATABASE "{db_url.rsplit("/", 1)[1]}"')
+            env.update({"PODIUM_DATABASE_URL": db_url, "PODIUM_REDIS_URL": args.redis_url})
+        proc = None
+        try:
+            subprocess.run([sys.executable, "-m", "judging", "db", "upgrade"], env=env, cwd=ROOT, check=True,
+                           capture_output=True)
+            from judging.settings import Settings
+
+            settings = Settings(var_dir=str(var), database_url=db_url, secret=secret)
+            t = time.monotonic()
+            plan = seed_contest(settings, venues=prof["venues"], judges=prof["judges"], entries=prof["entries"])
+            log(f"  seeded in {time.monotonic() - t:.1f} s")
+            proc = start_server(env, port, prof["workers"], var / "server.log")
+            base, ws_base = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
+            day, meta = await run_day(base, ws_base, plan, prof, seed, log)
+            out.update(meta)
+            proc.terminate()
+            proc.wait(timeout=30)
+            proc = None
+            rec = reconcile(settings, day, plan.contest_id)
+        finally:
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=30)
+            if db_url:
+                with contextlib.suppress(Exception):
+                    _pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{db_url.rsplit("/", 1)[1]}" WITH (FORCE)')
+    submit = pct(day.submit_latency)
+    screen = pct(day.screen_latency)
+    errors = len(day.errors) + (day.expected_receipts - len(day.screen_latency))
+    out.update({
+        "submit": submit, "release_to_screen": screen, "releases": day.releases,
+        "screen_receipts": len(day.screen_latency), "screen_receipts_expected": day.expected_receipts,
+        "requests": day.http_requests, "requests_per_s": round(day.http_requests / meta["day_s"], 1),
+        "replays": day.replays, "edits": day.edits, "errors": errors, "error_samples": day.errors[:10],
+        "reconciliation": rec,
+    })
+    log(f"  day: {meta['day_s']} s, {day.http_requests} requests ({out['requests_per_s']} /s), {day.releases} "
+        f"releases, {day.replays} replays, {day.edits} corrections")
+    log(f"  submit latency      p50 {submit['p50_ms']} ms  p99 {submit['p99_ms']} ms  max {submit['max_ms']} ms "
+        f"({submit['n']} submissions)")
+    log(f"  release->screen     p50 {screen['p50_ms']} ms  p99 {screen['p99_ms']} ms  max {screen['max_ms']} ms "
+        f"({len(day.screen_latency)}/{day.expected_receipts} receipts)")
+    log(f"  errors {errors}" + (f": {day.errors[:5]}" if day.errors else ""))
+    log(f"  reconciliation: {rec}")
+
+    # Ceilings, same run, same machine.
+    sample = {"client_submission_id": "0" * 32, "entry_id": 1, "stage": "onsite", "base_version": 0,
+              "device_id": "bench-000000000000", "values": {k: "10" for k in
+                                                             ("topic", "cause", "measures", "effect", "report",
+                                                              "features")}}
+    conc = min(64, prof["venues"] * prof["judges"])
+    bare_http = await bare_litestar(conc, 5.0 if args.quick else 10.0, sample)
+    log(f"  ceiling: bare Litestar JSON, closed loop x{conc}: {bare_http['requests_per_s']} req/s, "
+        f"p50 {bare_http['p50_ms']} ms p99 {bare_http['p99_ms']} ms")
+    bare_one = await bare_litestar(1, 3.0, sample)
+    log(f"  ceiling: bare Litestar JSON, one client at a time: p50 {bare_one['p50_ms']} ms "
+        f"p99 {bare_one['p99_ms']} ms")
+    bare_ws = await run_bare(prof["viewers"], 3 if args.quick else 5, 900)
+    log(f"  ceiling: bare websockets broadcast to {bare_ws['viewers']}: p50 {bare_ws['p50_ms']} ms "
+        f"p99 {bare_ws['p99_ms']} ms max {bare_ws['max_ms']} ms")
+
+    def ratio(a: float, b: float) -> float:
+        return round(a / b, 2) if b and a == a and b == b else float("nan")
+
+    out["ceilings"] = {"litestar_json": bare_http, "litestar_json_unloaded": bare_one,
+                       "websockets_broadcast": bare_ws}
+    out["ratios"] = {
+        "submit_p50_vs_bare_json_unloaded": ratio(submit["p50_ms"], bare_one["p50_ms"]),
+        "submit_p99_vs_bare_json_unloaded": ratio(submit["p99_ms"], bare_one["p99_ms"]),
+        "submit_p50_vs_bare_json": ratio(submit["p50_ms"], bare_http["p50_ms"]),
+        "submit_p99_vs_bare_json": ratio(submit["p99_ms"], bare_http["p99_ms"]),
+        "requests_per_s_vs_bare_json_max": ratio(out["requests_per_s"], bare_http["requests_per_s"]),
+        "screen_p50_vs_bare_broadcast": ratio(screen["p50_ms"], bare_ws["p50_ms"]),
+        "screen_p99_vs_bare_broadcast": ratio(screen["p99_ms"], bare_ws["p99_ms"]),
+    }
+    log(f"  ratios: {out['ratios']}")
+    limit = 1.0 if name != "national" else 2.0
+    out["targets"] = {
+        "submit_p99_ms": 100 * limit, "release_to_screen_p99_ms": 250 * limit,
+        "met": bool(submit["p99_ms"] <= 100 * limit and screen["p99_ms"] <= 250 * limit and errors == 0
+                    and rec["lost"] == 0 and rec["duplicates"] == 0 and rec["unacknowledged_stored"] == 0),
+    }
+    log(f"  targets (p99 submit <= {100 * limit:g} ms, release->screen <= {250 * limit:g} ms, zero errors, "
+        f"zero lost): {'met' if out['targets']['met'] else 'NOT met'}")
+    return out
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="provincial")
+    parser.add_argument("--quick", action="store_true", help="CI-sized run (4 venues x 5 judges, 100 viewers)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    parser.add_argument("--seed", type=int, default=20240601)
+    parser.add_argument("--venues", type=int)
+    parser.add_argument("--judges", type=int)
+    parser.add_argument("--viewers", type=int)
+    parser.add_argument("--entries", type=int, help="entries per venue")
+    parser.add_argument("--pg-url", default=os.environ.get(
+        "PODIUM_TEST_PG_URL", "postgresql+asyncpg://podium:podium@127.0.0.1:5432/podium"))
+    parser.add_argument("--redis-url", default=os.environ.get("PODIUM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    ns = parser.parse_args()
+    result = asyncio.run(main(ns))
+    if ns.json:
+        print(json.dumps(result))

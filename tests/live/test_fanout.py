@@ -1,0 +1,146 @@
+"""The broadcast-style fan-out without a server: live events are written to idle sockets synchronously from the
+hub (no task per socket), the same frame object goes to every socket, and a socket whose transport stalls is
+cut off with 4408 while the others keep receiving every event at once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from live.fanout import Hub, start_now
+from live.protocol import CLOSE_SLOW, Event, Leaderboard, TimerState, encode
+from live.server import FeedConfig, serve_feed
+
+
+class FakeSubscriber:
+    async def iter_events(self) -> AsyncIterator[bytes]:
+        await asyncio.Event().wait()
+        yield b""  # pragma: no cover
+
+
+class FakeChannels:
+    async def subscribe(self, channels: list[str]) -> FakeSubscriber:
+        return FakeSubscriber()
+
+    async def unsubscribe(self, subscriber: FakeSubscriber) -> None:
+        return None
+
+
+class FakeSocket:
+    """An ASGI-level socket: ``send`` completes at once unless ``paused`` (a full transport buffer)."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.paused = False
+        self.resume = asyncio.Event()
+        self.closed: tuple[int, str] | None = None
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if self.paused:
+            await self.resume.wait()
+        self.sent.append(message)
+
+    async def receive_data(self, mode: str = "text") -> str:
+        await asyncio.Event().wait()
+        return ""  # pragma: no cover
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        self.closed = (code, reason)
+
+
+class FakeSource:
+    name = "board/1"
+    channel = "c"
+
+    async def snapshot(self) -> tuple[int, Any]:
+        return 0, Leaderboard(contest_id=1, name="x")
+
+    async def replay(self, since: int, window: int) -> tuple[list[bytes], int] | None:
+        return None
+
+
+def event(seq: int) -> bytes:
+    return encode(Event(seq=seq, prev=seq - 1, at_ms=0, data=TimerState(venue_id=1, elapsed_ms=seq)))  # type: ignore[arg-type]
+
+
+def test_start_now_runs_eagerly_and_finishes_suspended_work_in_a_task() -> None:
+    async def go() -> None:
+        log: list[str] = []
+
+        async def quick() -> None:
+            log.append("quick")
+
+        assert start_now(quick()) is None and log == ["quick"]  # done before start_now returned
+
+        gate = asyncio.Event()
+
+        async def slow() -> None:
+            log.append("slow started")
+            await gate.wait()
+            log.append("slow done")
+
+        task = start_now(slow())
+        assert task is not None and log[-1] == "slow started"
+        gate.set()
+        await task
+        assert log[-1] == "slow done"
+
+        async def broken() -> None:
+            raise ConnectionError("gone")
+
+        with pytest.raises(ConnectionError):
+            start_now(broken())
+
+        cleaned: list[bool] = []
+
+        async def stuck() -> None:
+            try:
+                await asyncio.Event().wait()
+            finally:
+                cleaned.append(True)
+
+        task = start_now(stuck())
+        assert task is not None
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert cleaned == [True]  # cancellation reaches the inner coroutine
+
+    asyncio.run(go())
+
+
+def test_hub_writes_to_idle_sockets_synchronously_and_cuts_off_a_stalled_one() -> None:
+    async def go() -> None:
+        hub = Hub(FakeChannels(), max_queue=4)  # type: ignore[arg-type]
+        config = FeedConfig(heartbeat_s=60, send_timeout_s=60, max_queue=4)
+        fast1, fast2, slow = FakeSocket(), FakeSocket(), FakeSocket()
+        tasks = [asyncio.create_task(serve_feed(s, hub, FakeSource(), 0, config))  # type: ignore[arg-type]
+                 for s in (fast1, fast2, slow)]
+        for _ in range(50):
+            await asyncio.sleep(0)
+        for s in (fast1, fast2, slow):  # hello, snapshot, synced
+            assert [m["bytes"][:12] for m in s.sent] == [b'{"type":"hel', b'{"type":"sna',
+                                                         b'{"type":"syn']
+        slow.paused = True
+        for seq in range(1, 11):
+            data = event(seq)
+            hub.deliver("c", data)
+            # written before deliver returned, no task switch; one frame object for every socket
+            assert fast1.sent[-1]["bytes"] is data and fast1.sent[-1] is fast2.sent[-1]
+        for _ in range(50):
+            await asyncio.sleep(0)
+        assert len(fast1.sent) == len(fast2.sent) == 13
+        assert slow.closed is not None and slow.closed[0] == CLOSE_SLOW
+        assert tasks[2].done()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        assert hub.count("c") == 0
+
+    asyncio.run(go())
