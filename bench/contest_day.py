@@ -68,6 +68,8 @@ EDIT_SHARE = 0.15
 """Share of judges who correct their sheet (a new version with base_version)."""
 POLL_S = 5.0  # as judging/static/js/tablet.js
 HEARTBEAT_S = 20.0
+LIMITS = httpx.Limits(keepalive_expiry=4.0)
+"""Drop idle connections before uvicorn's 5 s keep-alive timeout does (the tablet polls every 5 s)."""
 
 BARE_LITESTAR = r'''
 import sys
@@ -105,6 +107,8 @@ class Day:
     replays: int = 0
     edits: int = 0
     releases: int = 0
+    retried: int = 0
+    """Requests sent again after the server closed an idle keep-alive connection under them."""
     released_venues: list[int] = field(default_factory=list)
 
     def error(self, what: str) -> None:
@@ -163,19 +167,32 @@ class Viewer:
 class Tablet:
     def __init__(self, day: Day, base: str, token: str, person_id: int, rng: random.Random) -> None:
         self.day = day
-        self.http = httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        self.http = httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60,
+                                      limits=LIMITS)
         self.person_id = person_id
         self.rng = rng
         self.device = f"bench-{rng.getrandbits(48):012x}"
         self.rubrics: dict[int, dict[str, Any]] = {}
 
     async def call(self, method: str, url: str, expect: tuple[int, ...], **kw: Any) -> httpx.Response | None:
-        self.day.http_requests += 1
-        try:
-            r = await self.http.request(method, url, **kw)
-        except httpx.HTTPError as exc:
-            self.day.error(f"{method} {url}: {type(exc).__name__}")
-            return None
+        """One request; a dropped keep-alive connection is retried once (as browsers do; submissions are
+        idempotent by their client id), a timeout is retried like the tablet's outbox does and counted."""
+        r = None
+        for attempt in range(3):
+            self.day.http_requests += 1
+            try:
+                r = await self.http.request(method, url, **kw)
+                break
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                self.day.retried += 1
+                if attempt == 2:
+                    self.day.error(f"{method} {url}: {type(exc).__name__}")
+                    return None
+            except httpx.HTTPError as exc:
+                self.day.error(f"{method} {url}: {type(exc).__name__}")
+                if attempt == 2:
+                    return None
+        assert r is not None
         if r.status_code not in expect:
             self.day.error(f"{method} {url}: {r.status_code} {r.text[:160]}")
             return None
@@ -252,7 +269,8 @@ class Tablet:
 
 async def venue_day(day: Day, base: str, venue: Any, host_token: str, tablets: list[Tablet], entries: list[int],
                     prof: dict[str, Any], rng: random.Random) -> None:
-    host = httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {host_token}"}, timeout=60)
+    host = httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {host_token}"}, timeout=60,
+                             limits=LIMITS)
     chief = tablets[0]
 
     async def call(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> bool:
@@ -278,9 +296,9 @@ async def venue_day(day: Day, base: str, venue: Any, host_token: str, tablets: l
             await asyncio.gather(*(t.score(entry, rng.random() * prof["scoring_s"]) for t in tablets))
             await asyncio.sleep(0.2)
             day.release_t0[entry] = time.monotonic()
+            day.released_venues.append(v)
             if await call(chief.http, f"/api/venue/{v}/entries/{entry}/release", {}):
                 day.releases += 1
-                day.released_venues.append(v)
     finally:
         await host.aclose()
 
@@ -546,12 +564,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     _pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{db_url.rsplit("/", 1)[1]}" WITH (FORCE)')
     submit = pct(day.submit_latency)
     screen = pct(day.screen_latency)
-    errors = len(day.errors) + (day.expected_receipts - len(day.screen_latency))
+    missed = max(0, day.expected_receipts - len(day.screen_latency))
+    errors = len(day.errors) + missed
     out.update({
         "submit": submit, "release_to_screen": screen, "releases": day.releases,
         "screen_receipts": len(day.screen_latency), "screen_receipts_expected": day.expected_receipts,
         "requests": day.http_requests, "requests_per_s": round(day.http_requests / meta["day_s"], 1),
-        "replays": day.replays, "edits": day.edits, "errors": errors, "error_samples": day.errors[:10],
+        "replays": day.replays, "edits": day.edits, "errors": errors, "missed_screen_receipts": missed,
+        "keepalive_retries": day.retried, "error_samples": day.errors[:10],
         "reconciliation": rec,
     })
     log(f"  day: {meta['day_s']} s, {day.http_requests} requests ({out['requests_per_s']} /s), {day.releases} "
@@ -560,7 +580,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         f"({submit['n']} submissions)")
     log(f"  release->screen     p50 {screen['p50_ms']} ms  p99 {screen['p99_ms']} ms  max {screen['max_ms']} ms "
         f"({len(day.screen_latency)}/{day.expected_receipts} receipts)")
-    log(f"  errors {errors}" + (f": {day.errors[:5]}" if day.errors else ""))
+    log(f"  errors {errors} ({missed} screen receipts missed; {day.retried} requests retried on a dropped "
+        "keep-alive connection)" + (f": {day.errors[:5]}" if day.errors else ""))
     log(f"  reconciliation: {rec}")
 
     # Ceilings, same run, same machine.

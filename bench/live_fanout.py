@@ -6,6 +6,10 @@ the ``result.released`` event; p50/p99/max are over every viewer and release. In
 ``websockets`` broadcast server (one process, ``websockets.broadcast`` of a message of the same size) gets the
 same viewers: the ceiling for "one Python process pushing one message to N sockets".
 
+Viewers are bare asyncio protocols (arrival time taken in ``data_received``), so the client is not the limit;
+timed rounds start once every viewer has its snapshot, after one untimed warm-up round on each server.
+``BENCH_ROUNDS=1`` prints every round; ``BENCH_PYSPY=/tmp/out.txt`` samples the server with py-spy.
+
 Loopback only. On a 2-core machine the server is pinned to core 0 and the viewers (this process) to core 1.
 
     .venv/bin/python bench/live_fanout.py               # 1,000 and 5,000 viewers
