@@ -48,6 +48,18 @@ def _run(cmd: list[str], env: dict[str, str]) -> None:
         raise BackupError(f"{cmd[0]} failed: {result.stderr.strip()}")
 
 
+def _sqlite_copy(source: Path, target: Path) -> None:
+    """SQLite's online backup API: a consistent copy even while the server writes."""
+    src = sqlite3.connect(source)
+    dst = sqlite3.connect(target)
+    try:
+        with dst:
+            src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
 def backup(settings: Settings, target: Path | None = None) -> Path:
     target = target or default_path(settings)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -55,14 +67,7 @@ def backup(settings: Settings, target: Path | None = None) -> Path:
         source = _sqlite_path(settings)
         if not source.exists():
             raise BackupError(f"there is no database at {source}")
-        src = sqlite3.connect(source)
-        dst = sqlite3.connect(target)
-        try:
-            with dst:
-                src.backup(dst)
-        finally:
-            src.close()
-            dst.close()
+        _sqlite_copy(source, target)
     else:
         args, env = _pg_args(settings)
         _run(["pg_dump", "--format=custom", "--no-owner", "-f", str(target), *args], env)
@@ -84,14 +89,7 @@ def restore(settings: Settings, source: Path) -> None:
             check.close()
         target = _sqlite_path(settings)
         target.parent.mkdir(parents=True, exist_ok=True)
-        src = sqlite3.connect(source)
-        dst = sqlite3.connect(target)
-        try:
-            with dst:
-                src.backup(dst)
-        finally:
-            src.close()
-            dst.close()
+        _sqlite_copy(source, target)
     else:
         args, env = _pg_args(settings)
         _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", *args, str(source)], env)

@@ -23,8 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from tests.browser.conftest import LiveServer, free_port
-from tests.conftest import BACKEND, REDIS_URL, ROOT, create_pg_database, drop_pg_database
+from tests.browser.conftest import LiveServer, running_server
+from tests.conftest import ROOT
 
 EXAMPLES = int(os.environ.get("PODIUM_FUZZ_EXAMPLES", "12"))
 ROLES = ("anonymous", "judge", "reviewer", "chief_judge", "host", "display", "owner")
@@ -33,25 +33,8 @@ PASSWORD = "fuzz-owner-password"
 
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    var_dir = tmp_path_factory.mktemp("fuzz")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
-    env.update({"PODIUM_VAR_DIR": str(var_dir), "PODIUM_PORT": str(port), "PODIUM_LOG_LEVEL": "WARNING",
-                "PODIUM_LOGIN_MAX_FAILURES": "100000"})
-    pg_url = ""
-    if BACKEND == "pg":
-        pg_url = create_pg_database()
-        env.update({"PODIUM_DATABASE_URL": pg_url, "PODIUM_REDIS_URL": REDIS_URL})
-    server = LiveServer(var_dir, port, env)
-    server.podium("db", "upgrade")
-    server.podium("demo")
-    server.start()
-    try:
+    with running_server(tmp_path_factory.mktemp("fuzz"), PODIUM_LOGIN_MAX_FAILURES="100000") as server:
         yield server
-    finally:
-        server.stop()
-        if pg_url:
-            drop_pg_database(pg_url)
 
 
 def _session_from_link(server: LiveServer, account_id: int) -> str:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,29 +102,35 @@ class LiveServer:
         return self.url + "/j/" + line.rsplit("/j/", 1)[1]
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """A server with the demo contest loaded (one per test module)."""
-    var_dir = tmp_path_factory.mktemp("live")
+@contextmanager
+def running_server(var_dir: Path, **extra_env: str) -> Iterator[LiveServer]:
+    """A migrated ``podium serve`` process with the demo contest, on the selected backend; stopped at exit."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
     env.update({"PODIUM_VAR_DIR": str(var_dir), "PODIUM_PORT": str(port), "PODIUM_HOST": "127.0.0.1",
-                "PODIUM_PUBLIC_URL": f"http://{HOST}:{port}", "PODIUM_LOG_LEVEL": "WARNING"})
+                "PODIUM_PUBLIC_URL": f"http://{HOST}:{port}", "PODIUM_LOG_LEVEL": "WARNING", **extra_env})
     pg_url = ""
     if BACKEND == "pg":
         pg_url = create_pg_database()
         env["PODIUM_DATABASE_URL"] = pg_url
         env["PODIUM_REDIS_URL"] = REDIS_URL
     server = LiveServer(var_dir, port, env)
-    server.podium("db", "upgrade")
-    server.podium("demo")
-    server.start()
     try:
+        server.podium("db", "upgrade")
+        server.podium("demo")
+        server.start()
         yield server
     finally:
         server.stop()
         if pg_url:
             drop_pg_database(pg_url)
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server with the demo contest loaded (one per test module)."""
+    with running_server(tmp_path_factory.mktemp("live")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
