@@ -478,17 +478,14 @@ async def bare_litestar(concurrency: int, seconds: float, body: dict[str, Any]) 
 
 
 # ------------------------------------------------------------------------------------------ set-up
-def _pg_admin(url: str, sql: str) -> None:
+async def _pg_admin(url: str, sql: str) -> None:
     import asyncpg
 
-    async def go() -> None:
-        conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(go())
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
 
 
 def start_server(env: dict[str, str], port: int, workers: int, log_path: Path) -> subprocess.Popen[bytes]:
@@ -535,7 +532,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         db_url = ""
         if prof["backend"] == "pg":
             db_url = args.pg_url.rsplit("/", 1)[0] + "/podium_day_" + uuid.uuid4().hex[:10]
-            _pg_admin(args.pg_url, f'CREATE DATABASE "{db_url.rsplit("/", 1)[1]}"')
+            await _pg_admin(args.pg_url, f'CREATE DATABASE "{db_url.rsplit("/", 1)[1]}"')
             env.update({"PODIUM_DATABASE_URL": db_url, "PODIUM_REDIS_URL": args.redis_url})
         proc = None
         try:
@@ -561,7 +558,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 proc.wait(timeout=30)
             if db_url:
                 with contextlib.suppress(Exception):
-                    _pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{db_url.rsplit("/", 1)[1]}" WITH (FORCE)')
+                    await _pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{db_url.rsplit("/", 1)[1]}" WITH (FORCE)')
     submit = pct(day.submit_latency)
     screen = pct(day.screen_latency)
     missed = max(0, day.expected_receipts - len(day.screen_latency))

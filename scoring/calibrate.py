@@ -923,7 +923,8 @@ def _calibrated_fit(
     score = mu + m0
     # decomposition for explain(): weighted mean, severity, scale, venue, shrinkage
     tb = th[sysm.cols[:, 0]]
-    wmean = np.bincount(e, w * sysm.yc, ne) / np.bincount(e, w, ne)
+    with np.errstate(invalid="ignore", divide="ignore"):  # an entry with no valid score: NaN, reported as such
+        wmean = np.bincount(e, w * sysm.yc, ne) / np.bincount(e, w, ne)
     sev = -np.bincount(e, wx * tb, ne) / Dn
     terms: dict[str, FloatArray] = {
         "robust / reliability weighting": wmean + m0 - base.raw,
