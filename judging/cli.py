@@ -123,7 +123,8 @@ def cmd_users(args: argparse.Namespace) -> int:
 
 
 def cmd_links(_args: argparse.Namespace) -> int:
-    """Print what a newcomer opens: the owner setup link, one judge's link and one venue screen's link."""
+    """Print what a newcomer opens: the owner setup link and the login links of one judge, one venue's host and
+    that venue's screen."""
     from judging import accounts
     from judging.audit import record
     from judging.db.models import Account, RoleGrant, Venue
@@ -138,22 +139,18 @@ def cmd_links(_args: argparse.Namespace) -> int:
             out.append(f"  owner setup (choose your password, once): {accounts.setup_url(base, raw)}")
         else:
             out.append(f"  staff login: {base}/login")
-        judge = (await session.execute(
-            select(Account, Venue).join(RoleGrant, RoleGrant.account_id == Account.id)
-            .join(Venue, Venue.id == RoleGrant.venue_id).where(RoleGrant.role == "judge")
-            .order_by(Account.id).limit(1))).first()
-        if judge:
-            raw = await accounts.add_login_link(session, settings.secret, judge[0].id)
-            record(session, None, "token.issue", target=f"account:{judge[0].id}", reason="make run demo link")
-            out.append(f"  judge {judge[0].display_name} ({judge[1].name}): {accounts.link_url(base, raw)}")
-        screen = (await session.execute(
-            select(Account, Venue).join(RoleGrant, RoleGrant.account_id == Account.id)
-            .join(Venue, Venue.id == RoleGrant.venue_id).where(RoleGrant.role == "display")
-            .order_by(Account.id).limit(1))).first()
-        if screen:
-            raw = await accounts.add_login_link(session, settings.secret, screen[0].id)
-            record(session, None, "token.issue", target=f"account:{screen[0].id}", reason="make run demo link")
-            out.append(f"  venue screen ({screen[1].name}): {accounts.link_url(base, raw)}")
+        for role, label in (("judge", "judge"), ("host", "host (venue control)"), ("display", "venue screen")):
+            row = (await session.execute(
+                select(Account, Venue).join(RoleGrant, RoleGrant.account_id == Account.id)
+                .join(Venue, Venue.id == RoleGrant.venue_id).where(RoleGrant.role == role)
+                .order_by(Account.id).limit(1))).first()
+            if row is None:
+                continue
+            account, venue = row
+            raw = await accounts.add_login_link(session, settings.secret, account.id)
+            record(session, None, "token.issue", target=f"account:{account.id}", reason="make run demo link")
+            who = f"{label} {account.display_name}" if role == "judge" else label
+            out.append(f"  {who} ({venue.name}): {accounts.link_url(base, raw)}")
         out.append(f"  API documentation: {base}/schema")
         return out
 

@@ -41,7 +41,7 @@ def test_links_and_users(shell: Path, capsys: pytest.CaptureFixture[str]) -> Non
     capsys.readouterr()
     assert main(["links"]) == 0
     out = capsys.readouterr().out
-    assert "/setup/" in out and out.count("/j/") == 2 and "/schema" in out
+    assert "/setup/" in out and out.count("/j/") == 3 and "/schema" in out and "venue control" in out
     assert main(["users", "list"]) == 0
     listing = capsys.readouterr().out
     judge_id = next(line.split()[0] for line in listing.splitlines() if "judge@venue" in line)

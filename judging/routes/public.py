@@ -74,7 +74,7 @@ def home_for(p: Principal) -> str:
     if p.roles & {"judge", "chief_judge", "reviewer"}:
         return "/judge"
     if "host" in p.roles and p.venues("host"):
-        return f"/screen/{min(p.venues('host'))}"
+        return f"/venue/{min(p.venues('host'))}"
     if "display" in p.roles and p.venues("display"):
         return f"/screen/{min(p.venues('display'))}"
     return "/"
