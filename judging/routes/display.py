@@ -36,7 +36,9 @@ from live.server import serve_feed
 
 
 def may_watch_venue(p: Principal | None, venue_id: int) -> bool:
-    return p is not None and (p.is_staff or venue_id in p.venues("display", "host", "chief_judge"))
+    """Staff, and the venue's screen, host, chief judge and judges. The feed carries released values only, so a
+    judge sees nothing of other judges' scores before release; tablets use it to follow the stage live."""
+    return p is not None and (p.is_staff or venue_id in p.venues("display", "host", "chief_judge", "judge"))
 
 
 async def _venue(request: Request[Any, Any, Any] | WebSocket[Any, Any, Any], venue_id: int) -> Venue | None:

@@ -289,3 +289,32 @@ def test_reviewer_mode_with_report_link(live_server: LiveServer, context: Any) -
     _submit_open_sheet(page)
     _wait_status(page, entry, "submitted", stage="initial")
     assert _versions(live_server, person, "initial")[entry] == [1]
+
+
+def test_tablet_follows_the_host_on_the_venue_feed(live_server: LiveServer, context: Any) -> None:
+    """When the host puts an entry on stage the tablet shows it within a blink: the venue feed (released values
+    only) tells it to re-read its state, long before the 30 s safety poll it falls back to while live."""
+    import time
+
+    import httpx
+
+    members, entries = _panel(live_server, "V1")
+    account, _ = members[1]
+    target = entries[3]
+    title = _run(live_server, lambda s: s.scalar(select(Entry.title).where(Entry.id == target)))
+    page = context.new_page()
+    page.goto(live_server.login_link(account))
+    page.wait_for_selector("#onsite-list li")
+    # Just past the 5 s poll tick: a tablet that only polled would show the change ~5 s later, not within 2.5 s.
+    page.wait_for_timeout(5300)
+    host_id = int(next(line.split()[0] for line in live_server.podium("users", "list").splitlines()
+                       if re.search(r"\bhost@venue1\b", line)))
+    link = live_server.login_link(host_id).rsplit("/j/", 1)[1]
+    token = httpx.get(f"{live_server.local_url}/j/{link}", follow_redirects=False).cookies["podium_session"]
+    started = time.monotonic()
+    staged = httpx.post(f"{live_server.local_url}/api/venue/1/stage", json={"entry_id": target},
+                        headers={"Authorization": f"Bearer {token}"})
+    assert staged.status_code == 200, staged.text
+    page.wait_for_function("([t]) => { const n = document.querySelector('#now');"
+                           " return n && !n.hidden && n.innerText.includes(t); }", arg=[title], timeout=4000)
+    assert time.monotonic() - started < 2.5

@@ -2,9 +2,11 @@
 // Renders from one state object (the server's judge state + the local outbox + local drafts); never patches
 // the page from partial messages.
 import { Outbox, newClientId } from "./outbox.js";
+import { Feed } from "./screen.js";
 
 const APP_VERSION = "tablet-1";
 const POLL_MS = 5000;
+const POLL_WHILE_LIVE_MS = 30000;  // with the venue feed open, a slow safety poll is enough
 const HEARTBEAT_MS = 20000;
 const LOCALE = window.PODIUM_LOCALE || "zh_Hans";
 const CATALOG = window.PODIUM_I18N || {};
@@ -564,7 +566,34 @@ window.addEventListener("hashchange", () => {
   else if (openKey) closeSheet();
 });
 window.addEventListener("keydown", (ev) => { if (ev.key === "Escape") $("#confirm").hidden = true; });
-setInterval(() => { if (document.visibilityState === "visible") poll(); }, POLL_MS);
+// Follow the venue live: the venue feed (released values only) says when the stage, an entry's status or one of
+// this judge's own sheets changed; the tablet then re-reads its state. Polling stays as the fallback.
+let feedLive = false;
+let lastPoll = 0;
+let pollSoon = null;
+function schedulePoll() {
+  clearTimeout(pollSoon);
+  pollSoon = setTimeout(() => { lastPoll = Date.now(); poll(); }, 150 + Math.random() * 250);
+}
+function relevant(d) {
+  if (!d) return false;
+  if (d.kind === "venue.current" || d.kind === "entry.status" || d.kind === "result.released"
+      || d.kind === "result.corrected" || d.kind === "grades.finalized") return true;
+  return d.kind.startsWith("sheet") && d.person_id === state.person_id;
+}
+const myVenue = (state.venues || [])[0];  // reviewers (初审) have no venue: they keep polling
+if (myVenue && myVenue.id) {
+  new Feed(`/ws/venue/${myVenue.id}`, {
+    onState: (_s, d) => { if (relevant(d)) schedulePoll(); },
+    onStatus: (status) => { const was = feedLive; feedLive = status === "live"; if (feedLive && !was) schedulePoll(); },
+  });
+}
+setInterval(() => {
+  if (document.visibilityState !== "visible") return;
+  if (feedLive && Date.now() - lastPoll < POLL_WHILE_LIVE_MS) return;
+  lastPoll = Date.now();
+  poll();
+}, POLL_MS);
 setInterval(heartbeat, HEARTBEAT_MS);
 
 render();
