@@ -1,7 +1,9 @@
 """A simulated contest day against a real ``podium serve`` (spawned as a subprocess), with its ceilings.
 
 V venues x K judges run as tablets (one httpx client each, the real protocol: login link -> session,
-``GET /api/judge/state`` every 5 s, heartbeat every 20 s, submissions with a client submission id, some replayed
+the venue feed open on ``/ws/venue/<id>`` and ``GET /api/judge/state`` when it says the stage, an entry's
+status or the judge's own sheet changed (plus a 30 s safety poll), heartbeat every 20 s, submissions with a
+client submission id, some replayed
 (a lost acknowledgement: the same id again -> 200 and the same receipt) and some corrected (a new id with
 ``base_version``)); a host per venue puts each entry on stage, starts the timer and ends the presentation; the
 chief judge releases once the panel's sheets are acknowledged; N viewers hold live feeds (one venue screen per
@@ -39,6 +41,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,7 +69,8 @@ REPLAY_SHARE = 0.10
 """Share of first submissions sent twice with the same id (a lost acknowledgement)."""
 EDIT_SHARE = 0.15
 """Share of judges who correct their sheet (a new version with base_version)."""
-POLL_S = 5.0  # as judging/static/js/tablet.js
+POLL_S = 30.0  # as judging/static/js/tablet.js while its venue feed is live (POLL_WHILE_LIVE_MS)
+FEED_POLL_DELAY = (0.15, 0.40)  # tablet.js re-reads its state this long after a relevant feed event
 HEARTBEAT_S = 20.0
 LIMITS = httpx.Limits(keepalive_expiry=4.0)
 """Drop idle connections before uvicorn's 5 s keep-alive timeout does (the tablet polls every 5 s)."""
@@ -173,6 +177,8 @@ class Tablet:
         self.rng = rng
         self.device = f"bench-{rng.getrandbits(48):012x}"
         self.rubrics: dict[int, dict[str, Any]] = {}
+        self.token = token
+        self.pending: set[asyncio.Task[None]] = set()
 
     async def call(self, method: str, url: str, expect: tuple[int, ...], **kw: Any) -> httpx.Response | None:
         """One request; a dropped keep-alive connection is retried once (as browsers do; submissions are
@@ -223,6 +229,15 @@ class Tablet:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), max(0.05, min(next_poll, next_beat) - time.monotonic()))
 
+    def feed_poll(self) -> None:
+        """The venue feed said something relevant changed: re-read the state shortly (tablet.js schedulePoll)."""
+        async def later() -> None:
+            await asyncio.sleep(self.rng.uniform(*FEED_POLL_DELAY))
+            await self.poll()
+
+        self.pending.add(task := asyncio.create_task(later()))
+        task.add_done_callback(self.pending.discard)
+
     def values(self, entry: int) -> dict[str, str]:
         out = {}
         for item in self.rubrics[entry]["items"]:
@@ -238,6 +253,8 @@ class Tablet:
             return None
         receipt = r.json()
         self.day.acked[body["client_submission_id"]] = (receipt["sheet_id"], receipt["version"])
+        if expect == 201:
+            self.feed_poll()  # its own sheet.submitted event comes back on the venue feed
         return dict(receipt)
 
     async def score(self, entry: int, delay: float) -> None:
@@ -290,6 +307,8 @@ async def venue_day(day: Day, base: str, venue: Any, host_token: str, tablets: l
         v = venue.venue_id
         for entry in entries:
             await call(host, f"/api/venue/{v}/stage", {"entry_id": entry})
+            for t in tablets:  # venue.current on the feed
+                t.feed_poll()
             await call(host, f"/api/venue/{v}/timer", {"action": "start"})
             await asyncio.sleep(prof["presentation_s"] * (0.8 + 0.4 * rng.random()))
             await call(host, f"/api/venue/{v}/entries/{entry}/end", {})
@@ -299,6 +318,8 @@ async def venue_day(day: Day, base: str, venue: Any, host_token: str, tablets: l
             day.released_venues.append(v)
             if await call(chief.http, f"/api/venue/{v}/entries/{entry}/release", {}):
                 day.releases += 1
+                for t in tablets:  # entry.status / result.released on the feed
+                    t.feed_poll()
     finally:
         await host.aclose()
 
@@ -348,6 +369,11 @@ async def run_day(base: str, ws_base: str, plan: ContestPlan, prof: dict[str, An
     for v, tok in zip(venues, display_tokens, strict=True):
         viewers.append((Viewer(day), f"{ws_base}/ws/venue/{v.venue_id}", {"Authorization": f"Bearer {tok}"},
                         v.venue_id))
+    # Every tablet holds its venue's feed too (to follow the stage); they count among the viewers.
+    for v, group in zip(venues, tablets, strict=True):
+        for t in group:
+            viewers.append((Viewer(day), f"{ws_base}/ws/venue/{v.venue_id}",
+                            {"Authorization": f"Bearer {t.token}"}, v.venue_id))
     for _ in range(max(0, prof["viewers"] - len(venues))):
         viewers.append((Viewer(day), f"{ws_base}/ws/board/{plan.contest_id}", {}, None))
     t_conn = time.monotonic()
@@ -383,8 +409,8 @@ async def run_day(base: str, ws_base: str, plan: ContestPlan, prof: dict[str, An
                                      random.Random(rng.random())) for n, v in enumerate(venues)))
     # Wait (bounded) for the last releases to reach every viewer.
     board = sum(1 for v, _, _, venue in viewers if venue is None and v.ws is not None)
-    screens = {venue for v, _, _, venue in viewers if venue is not None and v.ws is not None}
-    expected = sum(board + (venue in screens) for venue in day.released_venues)
+    per_venue = Counter(venue for v, _, _, venue in viewers if venue is not None and v.ws is not None)
+    expected = sum(board + per_venue[venue] for venue in day.released_venues)
     deadline = time.monotonic() + 30
     while len(day.screen_latency) < expected and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
