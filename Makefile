@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-pg lint bench bench-quick docs clean help
+.PHONY: run test lint bench bench-quick bench-ci lock clean help
 
 help:
 	@echo "make run    - set up, migrate, load the demo contest if the database is empty, serve on 127.0.0.1:8000"
@@ -54,6 +54,14 @@ bench: $(VENV)/.dev-installed
 
 bench-quick: $(VENV)/.dev-installed
 	$(BIN)/python bench/fairness.py --quick
+
+# The bounded contest day CI runs: correctness is checked (nothing lost, no duplicates, no errors); latency is
+# printed. On PostgreSQL + Redis with two server processes when PODIUM_TEST_PG_URL is set.
+bench-ci: $(VENV)/.dev-installed
+	$(BIN)/python bench/contest_day.py --quick --check
+	@if [ -n "$$PODIUM_TEST_PG_URL" ]; then \
+		$(BIN)/python bench/contest_day.py --quick --check --backend pg --workers 2; \
+	fi
 
 lock: $(BIN)/python
 	$(BIN)/pip install --quiet uv

@@ -537,7 +537,7 @@ def start_server(env: dict[str, str], port: int, workers: int, log_path: Path) -
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     name = "quick" if args.quick else args.profile
     prof = dict(PROFILES[name])
-    for key in ("venues", "judges", "viewers", "entries"):
+    for key in ("venues", "judges", "viewers", "entries", "backend", "workers"):
         if getattr(args, key) is not None:
             prof[key] = getattr(args, key)
     log = (lambda *_: None) if args.json else (lambda msg: print(msg, flush=True))
@@ -659,6 +659,11 @@ if __name__ == "__main__":
     parser.add_argument("--judges", type=int)
     parser.add_argument("--viewers", type=int)
     parser.add_argument("--entries", type=int, help="entries per venue")
+    parser.add_argument("--backend", choices=["sqlite", "pg"], help="override the profile's database")
+    parser.add_argument("--workers", type=int, help="override the profile's server processes (pg only)")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 unless the day was correct: zero errors, nothing acknowledged lost, no "
+                             "duplicates, nothing stored unacknowledged (latency is reported, not checked)")
     parser.add_argument("--pg-url", default=os.environ.get(
         "PODIUM_TEST_PG_URL", "postgresql+asyncpg://podium:podium@127.0.0.1:5432/podium"))
     parser.add_argument("--redis-url", default=os.environ.get("PODIUM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
@@ -666,3 +671,9 @@ if __name__ == "__main__":
     result = asyncio.run(main(ns))
     if ns.json:
         print(json.dumps(result))
+    rec = result["reconciliation"]
+    if ns.check and (result["errors"] or rec["lost"] or rec["duplicates"] or rec["unacknowledged_stored"]
+                     or rec["mismatched"]):
+        print("contest day NOT correct: errors, lost, duplicated or unacknowledged sheets (see above)",
+              file=sys.stderr)
+        sys.exit(1)

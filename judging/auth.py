@@ -26,7 +26,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from litestar.stores.base import Store
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased
 
 from judging.db.base import utcnow
 from judging.db.models import Account, AuthToken, RoleGrant
@@ -151,18 +151,27 @@ class Principal:
 
 
 async def load_principal(session: AsyncSession, secret: str, raw: str) -> Principal | None:
-    token = await find_token(session, secret, raw, ("session",))
-    if token is None or token.account_id is None:
+    """The session's account and roles in one round trip (a Core query: this runs on every request)."""
+    if not raw or len(raw) > 200:
         return None
-    account = (
-        await session.execute(
-            select(Account).options(selectinload(Account.roles)).where(Account.id == token.account_id)
-        )
-    ).scalar_one_or_none()
-    if account is None or account.disabled:
+    parent = aliased(AuthToken)
+    stmt = (
+        select(AuthToken.id, AuthToken.expires_at, Account.id, Account.display_name, Account.person_id,
+               Account.locale, RoleGrant.role, RoleGrant.contest_id, RoleGrant.venue_id)
+        .join(Account, Account.id == AuthToken.account_id)
+        .outerjoin(parent, AuthToken.parent_id == parent.id)
+        .outerjoin(RoleGrant, RoleGrant.account_id == Account.id)
+        .where(AuthToken.token_hash == hash_token(secret, raw), AuthToken.kind == "session",
+               AuthToken.revoked_at.is_(None), parent.revoked_at.is_(None), Account.disabled.is_(False))
+    )
+    rows = (await session.execute(stmt)).all()
+    if not rows:
         return None
-    grants = tuple(Grant(r.role, r.contest_id, r.venue_id) for r in account.roles)
-    return Principal(account.id, account.display_name, account.person_id, token.id, grants, account.locale)
+    token_id, expires_at, account_id, name, person_id, locale = rows[0][:6]
+    if expires_at is not None and expires_at < datetime.now(UTC):
+        return None
+    grants = tuple(Grant(r[6], r[7], r[8]) for r in rows if r[6] is not None)
+    return Principal(account_id, name, person_id, token_id, grants, locale)
 
 
 def token_from_connection(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
