@@ -2,7 +2,7 @@
 
 Pages are opened on ``http://podium.test:<port>`` (mapped to 127.0.0.1 by ``--host-resolver-rules``), so they
 run as an insecure context, as on a venue LAN: no service worker, no ``crypto.randomUUID``.
-Screenshots go to ``var/screenshots/``. Never ``playwright install``: the browser comes from Debian.
+Screenshots go to ``var/screenshots/``. Playwright never downloads a browser here: Chromium comes from Debian.
 """
 
 from __future__ import annotations
