@@ -199,7 +199,7 @@ def test_feed_auth(settings: Any, demo: int, client: Any) -> None:
     other = venue_info(settings, "V2")
     cases = [
         (f"/ws/venue/{v.venue_id}", None, CLOSE_UNAUTHENTICATED),
-        (f"/ws/venue/{v.venue_id}", bearer(settings, v.judge), CLOSE_FORBIDDEN),
+        (f"/ws/venue/{v.venue_id}", bearer(settings, other.judge), CLOSE_FORBIDDEN),  # a judge of another venue
         (f"/ws/venue/{v.venue_id}", bearer(settings, other.display), CLOSE_FORBIDDEN),
         (f"/ws/staff/{v.contest_id}", None, CLOSE_UNAUTHENTICATED),
         (f"/ws/staff/{v.contest_id}", bearer(settings, v.chief), CLOSE_FORBIDDEN),
@@ -208,7 +208,8 @@ def test_feed_auth(settings: Any, demo: int, client: Any) -> None:
         with _connect(client, path, headers) as ws, pytest.raises(WebSocketDisconnect) as exc:
             receive(ws)
         assert exc.value.code == code, path
-    for role in (v.display, v.host, v.chief):
+    # The venue's judges follow the stage on its feed (released values only), like its screen, host and chief.
+    for role in (v.display, v.host, v.chief, v.judge):
         with _connect(client, f"/ws/venue/{v.venue_id}", bearer(settings, role)) as ws:
             assert isinstance(receive(ws), Hello)
     with _connect(client, f"/ws/board/{v.contest_id}") as ws:  # the public board is anonymous
