@@ -98,6 +98,13 @@ def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     text = str(getattr(exc, "orig", exc)).lower()
     if "out of" in text and "range" in text:
         return out_of_range_handler(request, exc)
+    if "0x00" in text or "null character" in text:
+        # PostgreSQL refuses NUL in text (SQLite stores it): the request's fault, and the transaction rolled back.
+        return Response(
+            error_body("invalid_request", "Text in the request contains a NUL character (\\u0000); remove it.",
+                       status_code=400),
+            status_code=400, media_type=MediaType.JSON,
+        )
     return internal_error_handler(request, exc)
 
 

@@ -81,3 +81,10 @@ def test_saturated_database_pool_is_503_with_retry_after(client: TestClient[Any]
     r = client.get("/api/judge/state", headers={"Authorization": "Bearer something"})
     assert r.status_code == 503 and r.headers["retry-after"] == "2"
     assert r.json()["error"]["code"] == "busy"
+
+
+def test_nul_character_in_text_is_a_bad_request_on_every_backend(client: TestClient[Any]) -> None:
+    """Found by the fuzzer on PostgreSQL, which refuses NUL in text: a 400, never a 500."""
+    r = client.post("/api/auth/login", json={"username": "\u0000", "password": "x"})
+    assert r.status_code in (400, 401), r.text
+    assert r.json()["error"]["code"] in ("invalid_request", "bad_credentials")
