@@ -177,3 +177,15 @@ def test_api_in_openapi_schema(client: TestClient[Any]) -> None:
                  "/api/judge/heartbeat", "/api/judge/help", "/api/chief/entries/{entry_id}/lock",
                  "/api/chief/sheets/{sheet_id}/reopen", "/api/chief/venues/{venue_id}/progress"):
         assert path in paths, path
+
+
+def test_home_flags_entry_and_organization_conflicts(client: TestClient[Any], p: Panel) -> None:
+    """Demo: judge [2] shares the organization of entries[0]; judge [3] declared a conflict with entries[4]."""
+    org = client.get("/api/judge/home", headers=p.judges[2].headers).json()
+    declared = client.get("/api/judge/home", headers=p.judges[3].headers).json()
+    plain = client.get("/api/judge/home", headers=p.judges[1].headers).json()
+    flagged = {e["id"] for e in org["panel_entries"] if e["conflicted"]}
+    assert p.entries[0] in flagged
+    assert p.entries[4] in {e["id"] for e in declared["panel_entries"] if e["conflicted"]}
+    assert p.entries[4] not in flagged and not any(e["conflicted"] for e in plain["panel_entries"]
+                                                   if e["id"] in (p.entries[0], p.entries[4]))
