@@ -17,8 +17,9 @@ from sqlalchemy import select
 
 from judging import sheets
 from judging.auth import Principal, requires_judge
-from judging.db.models import Conflict, Entry, PanelMember, Person, ReviewerAssignment, Venue
+from judging.db.models import Entry, PanelMember, Person, ReviewerAssignment, Venue
 from judging.errors import PodiumError
+from judging.staff.conflicts import conflicted_pairs
 from judging.web import client_ip, principal_of, render
 
 
@@ -50,11 +51,12 @@ class JudgeHome(msgspec.Struct):
 
 
 async def conflicted_entry_ids(session: Any, person_id: int, entries: list[Entry]) -> set[int]:
-    """Entries this person must not score: a conflict on the entry, or on its organization."""
-    rows = (await session.execute(select(Conflict).where(Conflict.person_id == person_id))).scalars().all()
-    by_entry = {c.entry_id for c in rows if c.entry_id is not None}
-    by_org = {c.organization for c in rows if c.organization}
-    return {e.id for e in entries if e.id in by_entry or e.organization in by_org}
+    """Entries this person must not score (the contest's one conflict rule: judging.staff.conflicts)."""
+    person = await session.get(Person, person_id)
+    if person is None:
+        return set()
+    pairs = await conflicted_pairs(session, person.contest_id)
+    return {e.id for e in entries if (person_id, e.id) in pairs}
 
 
 async def judge_home_data(session: Any, p: Principal) -> JudgeHome:

@@ -429,12 +429,7 @@ async def _check_entries(session: AsyncSession, ctx: _Ctx, records: list[tuple[i
                 _err(report, row, label_of["circle_type"], circle, "unknown_circle_type", value=circle,
                      expected="、".join(CIRCLE_TYPES))
             circle = match or ""
-        venue = None
-        if rec.get("venue"):
-            venue = ctx.venues.get(header_key(rec["venue"]))
-            if venue is None:
-                _err(report, row, label_of["venue"], rec["venue"], "unknown_venue", value=rec["venue"],
-                     expected=venue_names)
+        venue = _venue_of(ctx, rec, row, label_of, report, venue_names)
         order = None
         if rec.get("running_order"):
             d = _decimal(rec["running_order"])
@@ -450,6 +445,18 @@ async def _check_entries(session: AsyncSession, ctx: _Ctx, records: list[tuple[i
             "venue_id": venue.id if venue else None, "running_order": order,
             "report_url": rec.get("report_url", ""),
         })
+
+
+def _venue_of(ctx: _Ctx, rec: dict[str, str], row: int, label_of: dict[str, str], report: Report,
+              venue_names: str) -> Any:
+    """The row's venue (by code or name), or None; an unknown one is reported."""
+    if not rec.get("venue"):
+        return None
+    venue = ctx.venues.get(header_key(rec["venue"]))
+    if venue is None:
+        _err(report, row, label_of["venue"], rec["venue"], "unknown_venue", value=rec["venue"],
+             expected=venue_names)
+    return venue
 
 
 async def _check_judges(session: AsyncSession, ctx: _Ctx, records: list[tuple[int, dict[str, str]]],
@@ -475,12 +482,7 @@ async def _check_judges(session: AsyncSession, ctx: _Ctx, records: list[tuple[in
                 _err(report, row, label_of["role"], rec["role"], "unknown_role", value=rec["role"],
                      expected="评委、评审组长、初审专家")
             role = role_value or "judge"
-        venue = None
-        if rec.get("venue"):
-            venue = ctx.venues.get(header_key(rec["venue"]))
-            if venue is None:
-                _err(report, row, label_of["venue"], rec["venue"], "unknown_venue", value=rec["venue"],
-                     expected=venue_names)
+        venue = _venue_of(ctx, rec, row, label_of, report, venue_names)
         report.plan.append({
             "_row": row, "name": name.replace(" ", "") if _is_cjk(name) else name,
             "organization": rec.get("organization", ""), "recommending_unit": rec.get("recommending_unit", ""),

@@ -23,6 +23,7 @@ from sqlalchemy.orm import selectinload
 from judging.audit import record
 from judging.auth import Principal, requires_owner
 from judging.db.models import (
+    AuditLog,
     Contest,
     Entry,
     GradeRun,
@@ -455,9 +456,9 @@ async def _assign_context(session: Any, contest_id: int) -> dict[str, Any]:
         if e.venue_id in mix:
             name = tts[e.topic_type_id].name_zh if e.topic_type_id in tts else "?"
             mix[e.venue_id][name] = mix[e.venue_id].get(name, 0) + 1
-    last_seed = (await session.execute(select(_audit_model()).where(
-        _audit_model().contest_id == contest_id, _audit_model().action == "assign.entries_random")
-        .order_by(_audit_model().id.desc()).limit(1))).scalar_one_or_none()
+    last_seed = (await session.execute(select(AuditLog).where(
+        AuditLog.contest_id == contest_id, AuditLog.action == "assign.entries_random")
+        .order_by(AuditLog.id.desc()).limit(1))).scalar_one_or_none()
     pairs = await conflicts.conflicted_pairs(session, contest_id)
     venue_conf = await assignment.venue_conflicts(session, contest_id)
     return {
@@ -469,12 +470,6 @@ async def _assign_context(session: Any, contest_id: int) -> dict[str, Any]:
         "conn": await assignment.connectivity(session, contest_id), "conflicted_pairs": pairs,
         "venue_conflicts": venue_conf, "tab": "assign", "new_seed": secrets.randbelow(10**6),
     }
-
-
-def _audit_model() -> Any:
-    from judging.db.models import AuditLog
-
-    return AuditLog
 
 
 @get("/staff/contests/{contest_id:int}/assign", include_in_schema=False)
