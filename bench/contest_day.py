@@ -582,6 +582,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             if proc is not None:
                 proc.terminate()
                 proc.wait(timeout=30)
+            if os.environ.get("BENCH_SERVER_LOG") and (var / "server.log").exists():
+                shutil.copy(var / "server.log", os.environ["BENCH_SERVER_LOG"])  # keep it for a post-mortem
             if db_url:
                 with contextlib.suppress(Exception):
                     await _pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{db_url.rsplit("/", 1)[1]}" WITH (FORCE)')

@@ -15,8 +15,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import random
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -25,7 +23,6 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from sqlalchemy import or_, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -368,26 +365,8 @@ def rubric_out(rubric: Rubric) -> RubricOut:
 # --------------------------------------------------------------------------------------------------
 # Transactions with retry (a racing duplicate loses on a unique index and is re-read as a replay)
 # --------------------------------------------------------------------------------------------------
-_RETRY_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock (PostgreSQL)
-
-
-def _retryable(exc: DBAPIError) -> bool:
-    if isinstance(exc, IntegrityError):
-        return True
-    orig = getattr(exc, "orig", None)
-    return getattr(orig, "sqlstate", None) in _RETRY_SQLSTATES or getattr(orig, "pgcode", None) in _RETRY_SQLSTATES
-
-
 async def write_with_retry(db: Database, fn: Callable[[AsyncSession], Awaitable[T]], attempts: int = 6) -> T:
-    for attempt in range(attempts):
-        try:
-            async with db.write() as session:
-                return await fn(session)
-        except DBAPIError as exc:
-            if attempt == attempts - 1 or not _retryable(exc):
-                raise
-            await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
-    raise AssertionError("unreachable")
+    return await db.transaction(fn, attempts)
 
 
 def _utc(value: datetime) -> datetime:

@@ -228,13 +228,15 @@ async def mark_unofficial_if_complete(session: AsyncSession, entry: Entry) -> bo
 
 async def complete_entries(db: Database, entry_ids: list[int]) -> bool:
     """After sheet submissions: move entries whose panel is complete to ``unofficial``. True if any moved."""
-    moved = False
-    async with db.write() as session:
+    async def tx(session: AsyncSession) -> bool:
+        moved = False
         for entry_id in entry_ids:
             entry = (await session.execute(select(Entry).where(Entry.id == entry_id).with_for_update())).scalar()
             if entry is not None and await mark_unofficial_if_complete(session, entry):
                 moved = True
-    return moved
+        return moved
+
+    return await db.transaction(tx)
 
 
 # ------------------------------------------------------------------------------------------ release

@@ -9,17 +9,29 @@ write transactions start with ``BEGIN IMMEDIATE`` behind one in-process lock: on
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from judging.settings import Settings
 
 WRITE_OPTION = "podium_write"
+RETRY_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock (PostgreSQL)
+T = TypeVar("T")
+
+
+def retryable(exc: DBAPIError) -> bool:
+    """A conflict between concurrent transactions (a lost race or a PostgreSQL deadlock): run it again."""
+    if isinstance(exc, IntegrityError):
+        return True
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) in RETRY_SQLSTATES or getattr(orig, "pgcode", None) in RETRY_SQLSTATES
 
 
 def sqlite_pragmas(settings: Settings) -> tuple[str, ...]:
@@ -103,6 +115,19 @@ class Database:
             except BaseException:
                 await session.rollback()
                 raise
+
+    async def transaction(self, fn: Callable[[AsyncSession], Awaitable[T]], attempts: int = 6) -> T:
+        """Run ``fn(session)`` in a write transaction, again (with jittered backoff) when it lost a race with a
+        concurrent transaction. ``fn`` must be safe to re-run: everything it did is rolled back first."""
+        for attempt in range(attempts):
+            try:
+                async with self.write() as session:
+                    return await fn(session)
+            except DBAPIError as exc:
+                if attempt == attempts - 1 or not retryable(exc):
+                    raise
+                await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
+        raise AssertionError("unreachable")
 
     async def dispose(self) -> None:
         await self.engine.dispose()

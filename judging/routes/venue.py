@@ -228,8 +228,8 @@ async def control_api(request: Request[Any, Any, Any], venue_id: FromPath[int],
 @post("/api/venue/{venue_id:int}/stage", summary="Put an entry (or the next one) on stage", status_code=200)
 async def stage_api(request: Request[Any, Any, Any], venue_id: FromPath[int], data: JSONBody[StageIn]) -> ControlState:
     p = _controller(request, venue_id)
-    async with request.app.state.db.write() as session:
-        await put_on_stage(session, p, venue_id, data.entry_id, ip=client_ip(request))
+    await request.app.state.db.transaction(
+        lambda session: put_on_stage(session, p, venue_id, data.entry_id, ip=client_ip(request)))
     after_commit(request.app)
     return await control_state(request, p, venue_id)
 
@@ -238,8 +238,8 @@ async def stage_api(request: Request[Any, Any, Any], venue_id: FromPath[int], da
       status_code=200)
 async def end_api(request: Request[Any, Any, Any], venue_id: FromPath[int], entry_id: FromPath[int]) -> ControlState:
     p = _controller(request, venue_id)
-    async with request.app.state.db.write() as session:
-        await end_presentation(session, p, venue_id, entry_id, ip=client_ip(request))
+    await request.app.state.db.transaction(
+        lambda session: end_presentation(session, p, venue_id, entry_id, ip=client_ip(request)))
     after_commit(request.app)
     return await control_state(request, p, venue_id, entry_id)
 
@@ -249,8 +249,9 @@ async def end_api(request: Request[Any, Any, Any], venue_id: FromPath[int], entr
 async def attendance_api(request: Request[Any, Any, Any], venue_id: FromPath[int], entry_id: FromPath[int],
                          data: JSONBody[AttendanceIn]) -> ControlState:
     p = _controller(request, venue_id)
-    async with request.app.state.db.write() as session:
-        await set_attendance(session, p, venue_id, entry_id, data.status, data.reason, ip=client_ip(request))
+    await request.app.state.db.transaction(
+        lambda session: set_attendance(session, p, venue_id, entry_id, data.status, data.reason,
+                                       ip=client_ip(request)))
     after_commit(request.app)
     return await control_state(request, p, venue_id)
 
@@ -270,9 +271,9 @@ async def timer_api(request: Request[Any, Any, Any], venue_id: FromPath[int], da
 async def release_api(request: Request[Any, Any, Any], venue_id: FromPath[int], entry_id: FromPath[int],
                       data: JSONBody[ReleaseIn]) -> ReleaseOut:
     p = _controller(request, venue_id)
-    async with request.app.state.db.write() as session:
-        payload = await release(session, p, venue_id, entry_id, reason=data.reason, force=data.force,
-                                ip=client_ip(request))
+    payload = await request.app.state.db.transaction(
+        lambda session: release(session, p, venue_id, entry_id, reason=data.reason, force=data.force,
+                                ip=client_ip(request)))
     after_commit(request.app)
     return ReleaseOut(entry_id=entry_id, display=payload["display"], rank=payload.get("rank"),
                       version=payload["version"], corrected=payload["version"] > 1)
