@@ -566,25 +566,60 @@ window.addEventListener("hashchange", () => {
   else if (openKey) closeSheet();
 });
 window.addEventListener("keydown", (ev) => { if (ev.key === "Escape") $("#confirm").hidden = true; });
-// Follow the venue live: the venue feed (released values only) says when the stage, an entry's status or one of
-// this judge's own sheets changed; the tablet then re-reads its state. Polling stays as the fallback.
+// Follow the venue live: the venue feed (released values only) says when the stage or an entry's status changed;
+// the tablet applies those events to its own state (no request per event: 7 tablets x every stage change would be
+// most of a contest day's traffic). It re-reads its state only when the feed tells it something it cannot apply:
+// one of its own sheets changed elsewhere (a newer version than it knows), a result was corrected, grades were
+// finalized, or the feed (re)connected. Polling stays as the slow safety net.
 let feedLive = false;
 let lastPoll = 0;
 let pollSoon = null;
-function schedulePoll() {
+let pollNeeds = [];
+/** Re-read the state shortly (coalescing bursts); ``need`` is asked again then (a receipt may have caught up). */
+function schedulePoll(need = () => true) {
+  pollNeeds.push(need);
   clearTimeout(pollSoon);
-  pollSoon = setTimeout(() => { lastPoll = Date.now(); poll(); }, 150 + Math.random() * 250);
+  pollSoon = setTimeout(() => {
+    const needed = pollNeeds.some((f) => f());
+    pollNeeds = [];
+    if (needed) { lastPoll = Date.now(); poll(); }
+  }, 150 + Math.random() * 250);
 }
-function relevant(d) {
-  if (!d) return false;
-  if (d.kind === "venue.current" || d.kind === "entry.status" || d.kind === "result.released"
-      || d.kind === "result.corrected" || d.kind === "grades.finalized") return true;
-  return d.kind.startsWith("sheet") && d.person_id === state.person_id;
+const LOCKING = new Set(["released", "official"]);  // a release locks every sheet of the entry (server side too)
+const [NOTHING, RENDER, REREAD] = [0, 1, 2];
+/** Apply one feed event to the local state: NOTHING to do, RENDER the change, or REREAD the state. */
+function applyEvent(d) {
+  if (!d) return NOTHING;
+  if (d.kind === "venue.current") {
+    for (const v of state.venues) if (v.id === d.venue_id) v.current_entry_id = d.entry_id;
+    return RENDER;
+  }
+  if (d.kind === "entry.status" || d.kind === "result.released") {
+    for (const e of state.entries) {
+      if (e.id !== d.entry_id || e.stage !== "onsite") continue;
+      if (d.status) e.status = d.status;
+      else if (d.kind === "result.released" && !LOCKING.has(e.status)) e.status = "released";
+      if (LOCKING.has(e.status) && e.sheet) e.sheet.locked = true;
+    }
+    return RENDER;
+  }
+  if (d.kind === "result.corrected" || d.kind === "grades.finalized") return REREAD;
+  if (d.kind.startsWith("sheet") && d.person_id === state.person_id) return ownSheetBehind(d) ? REREAD : NOTHING;
+  return NOTHING;
+}
+/** An event about one of this judge's sheets that the local state (its own receipts included) does not reflect. */
+function ownSheetBehind(d) {
+  const e = state.entries.find((x) => x.id === d.entry_id && x.stage === (d.stage || "onsite"));
+  return !(e && e.sheet && d.version && e.sheet.version >= d.version);
 }
 const myVenue = (state.venues || [])[0];  // reviewers (初审) have no venue: they keep polling
 if (myVenue && myVenue.id) {
   new Feed(`/ws/venue/${myVenue.id}`, {
-    onState: (_s, d) => { if (relevant(d)) schedulePoll(); },
+    onState: (_s, d) => {
+      const todo = applyEvent(d);
+      if (todo === REREAD) schedulePoll(d.kind.startsWith("sheet") ? () => ownSheetBehind(d) : undefined);
+      else if (todo === RENDER) render();
+    },
     onStatus: (status) => { const was = feedLive; feedLive = status === "live"; if (feedLive && !was) schedulePoll(); },
   });
 }
