@@ -24,11 +24,12 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.stores.base import Store
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from judging.db.base import utcnow
+from judging.db.engine import Database
 from judging.db.models import Account, AuthToken, RoleGrant
 from judging.errors import PodiumError
 
@@ -150,21 +151,26 @@ class Principal:
         return frozenset(g.contest_id for g in self.grants if g.contest_id is not None)
 
 
-async def load_principal(session: AsyncSession, secret: str, raw: str) -> Principal | None:
-    """The session's account and roles in one round trip (a Core query: this runs on every request)."""
+_parent = aliased(AuthToken)
+_PRINCIPAL = (
+    select(AuthToken.id, AuthToken.expires_at, Account.id, Account.display_name, Account.person_id,
+           Account.locale, RoleGrant.role, RoleGrant.contest_id, RoleGrant.venue_id)
+    .join(Account, Account.id == AuthToken.account_id)
+    .outerjoin(_parent, AuthToken.parent_id == _parent.id)
+    .outerjoin(RoleGrant, RoleGrant.account_id == Account.id)
+    .where(AuthToken.token_hash == bindparam("token_hash"), AuthToken.kind == "session",
+           AuthToken.revoked_at.is_(None), _parent.revoked_at.is_(None), Account.disabled.is_(False))
+)
+"""The session's token, account and roles. Built once: this runs on every request, and building the statement
+cost three times as much as running it."""
+
+
+async def load_principal(db: Database, secret: str, raw: str) -> Principal | None:
+    """The session's account and roles in one round trip, read from the database on every request (so a revoked
+    link or a disabled account is refused on the next request, in every process)."""
     if not raw or len(raw) > 200:
         return None
-    parent = aliased(AuthToken)
-    stmt = (
-        select(AuthToken.id, AuthToken.expires_at, Account.id, Account.display_name, Account.person_id,
-               Account.locale, RoleGrant.role, RoleGrant.contest_id, RoleGrant.venue_id)
-        .join(Account, Account.id == AuthToken.account_id)
-        .outerjoin(parent, AuthToken.parent_id == parent.id)
-        .outerjoin(RoleGrant, RoleGrant.account_id == Account.id)
-        .where(AuthToken.token_hash == hash_token(secret, raw), AuthToken.kind == "session",
-               AuthToken.revoked_at.is_(None), parent.revoked_at.is_(None), Account.disabled.is_(False))
-    )
-    rows = (await session.execute(stmt)).all()
+    rows = await db.select_rows(_PRINCIPAL, {"token_hash": hash_token(secret, raw)})
     if not rows:
         return None
     token_id, expires_at, account_id, name, person_id, locale = rows[0][:6]
@@ -189,8 +195,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         if not raw:
             return AuthenticationResult(user=None, auth=None)
         app = connection.app
-        async with app.state.db.read() as session:
-            principal = await load_principal(session, app.state.settings.secret, raw)
+        principal = await load_principal(app.state.db, app.state.settings.secret, raw)
         return AuthenticationResult(user=principal, auth=raw if principal else None)
 
 

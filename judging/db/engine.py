@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Executable, Row, event
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -22,6 +22,8 @@ from sqlalchemy.pool import NullPool
 from judging.settings import Settings
 
 WRITE_OPTION = "podium_write"
+SINGLE_READ_OPTION = "podium_single_read"
+"""A connection that runs one SELECT: on SQLite it needs no explicit BEGIN (a statement is its own snapshot)."""
 RETRY_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock (PostgreSQL)
 T = TypeVar("T")
 
@@ -64,8 +66,10 @@ def make_engine(settings: Settings, *, null_pool: bool = False) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(conn: Any) -> None:
-            write = conn.get_execution_options().get(WRITE_OPTION, False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+            options = conn.get_execution_options()
+            if options.get(SINGLE_READ_OPTION, False):
+                return
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_OPTION, False) else "BEGIN")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
@@ -91,6 +95,14 @@ class Database:
         """A session for reads; its transaction is rolled back at the end."""
         async with self.sessionmaker() as session:
             yield session
+
+    async def select_rows(self, stmt: Executable, params: dict[str, Any] | None = None) -> Sequence[Row[Any]]:
+        """Run one SELECT on a pooled connection, outside any session: the cheapest read there is (the hot path
+        of every request's authentication). On SQLite it needs no BEGIN: one statement is its own snapshot."""
+        async with self.engine.connect() as conn:
+            if self.is_sqlite:
+                conn = await conn.execution_options(**{SINGLE_READ_OPTION: True})
+            return (await conn.execute(stmt, params)).all()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
