@@ -188,7 +188,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
                        "PODIUM_WORKERS": str(settings.workers), "PODIUM_SECRET": settings.secret})
     uvicorn.run(
         "judging.app:create_app", factory=True, host=settings.host, port=settings.port,
-        workers=settings.workers, ws="websockets-sansio", log_level=settings.log_level.lower(),
+        workers=settings.workers, ws="websockets-sansio",
+        # uvloop and httptools (C event loop and HTTP parser) instead of asyncio's and h11's pure-Python ones:
+        # a contest day on one core is CPU-bound in exactly that layer (docs/architecture.md, dependencies)
+        loop="uvloop" if sys.platform != "win32" else "asyncio", http="httptools", log_level=settings.log_level.lower(),
         # no permessage-deflate: browsers offer it, and it would compress every frame again per socket (the
         # live feeds encode each event once and write the same bytes to every subscriber)
         ws_per_message_deflate=False,
