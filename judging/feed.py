@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -407,12 +407,61 @@ async def staff_state(session: AsyncSession, contest: Contest) -> StaffState:
 
 
 # ------------------------------------------------------------------------------------------ feed sources
+_HEAD = select(EventCounter.last_seq).where(EventCounter.id == 1)
+
+
+class SnapshotCache:
+    """One snapshot per feed and log head, shared by every socket that connects while the log stands still.
+
+    When the host tells the audience the board's address, hundreds of phones connect within seconds; each would
+    otherwise read and build the same leaderboard. A connecting socket reads the log's head (one cheap query);
+    if the cached snapshot of its feed is at that head it is reused (states are only encoded, never mutated),
+    else one build runs and every socket that asked meanwhile awaits it."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._states: dict[str, tuple[int, Any]] = {}
+        self._building: dict[str, asyncio.Task[tuple[int, Any]]] = {}
+        self.builds = 0
+        self.hits = 0
+
+    async def head(self) -> int:
+        rows = await self.db.select_rows(_HEAD)
+        return int(rows[0][0] or 0) if rows else 0
+
+    async def get(self, name: str, build: Callable[[], Awaitable[tuple[int, Any]]]) -> tuple[int, Any]:
+        head = await self.head()
+        for _ in range(3):
+            cached = self._states.get(name)
+            if cached is not None and cached[0] == head:
+                self.hits += 1
+                return cached
+            task = self._building.get(name)
+            if task is None:
+                task = self._building[name] = asyncio.ensure_future(build())
+                task.add_done_callback(lambda t, name=name: self._built(name, t))
+            result = await asyncio.shield(task)
+            if result[0] >= head:  # a build that started before this socket's head was read may be older
+                return result
+        return await build()
+
+    def _built(self, name: str, task: asyncio.Task[tuple[int, Any]]) -> None:
+        self._building.pop(name, None)
+        if not task.cancelled() and task.exception() is None:
+            self.builds += 1
+            seq, state = task.result()
+            cached = self._states.get(name)
+            if cached is None or cached[0] <= seq:
+                self._states[name] = (seq, state)
+
+
 class DbFeedSource:
     """Snapshots and replays of one feed from the database (implements ``live.server.FeedSource``)."""
 
     def __init__(self, db: Database, audience: str, *, contest_id: int, venue_id: int | None = None,
-                 topology: Topology | None = None) -> None:
+                 topology: Topology | None = None, snapshots: SnapshotCache | None = None) -> None:
         self.db = db
+        self.snapshots = snapshots
         self.audience = audience
         self.contest_id = contest_id
         self.venue_id = venue_id
@@ -429,6 +478,11 @@ class DbFeedSource:
         return self
 
     async def snapshot(self) -> tuple[int, Any]:
+        if self.snapshots is not None:
+            return await self.snapshots.get(self.name, self._snapshot)
+        return await self._snapshot()
+
+    async def _snapshot(self) -> tuple[int, Any]:
         async with self.db.read() as session:
             await consistent(session)
             seq = await head_seq(session)
@@ -491,6 +545,7 @@ async def feed_lifespan(app: Litestar) -> AsyncIterator[None]:
     app.state.publisher = publisher
     app.state.feed_config = config
     app.state.topology = publisher.topology
+    app.state.snapshots = SnapshotCache(db)
     task = asyncio.create_task(publisher.run(), name="podium-live-publisher")
     try:
         yield

@@ -53,7 +53,7 @@ async def _contest(request: Request[Any, Any, Any] | WebSocket[Any, Any, Any], c
 
 def _source(conn: Any, audience: str, contest_id: int, venue_id: int | None = None) -> DbFeedSource:
     return DbFeedSource(conn.app.state.db, audience, contest_id=contest_id, venue_id=venue_id,
-                        topology=conn.app.state.topology)
+                        topology=conn.app.state.topology, snapshots=conn.app.state.get("snapshots"))
 
 
 # ------------------------------------------------------------------------------------------ pages

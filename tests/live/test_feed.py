@@ -269,3 +269,38 @@ def test_replay_source_filters_per_audience(settings: Any, demo: int, client: An
     assert not any(b'"sheet.submitted"' in m for m in board[0])
     for m in venue[0] + board[0]:
         assert b'"total"' not in m and b"88.5" not in m
+
+
+def test_snapshot_cache_shares_one_build_per_log_head(settings: Any, demo: int) -> None:
+    """A connection storm builds one snapshot per feed and log head; a new event makes the next one fresh."""
+    import asyncio
+
+    from judging.db.engine import Database
+    from judging.events import append_event
+    from judging.feed import SnapshotCache
+
+    async def main() -> None:
+        db = Database(settings)
+        cache = SnapshotCache(db)
+        builds = 0
+
+        async def build() -> tuple[int, Any]:
+            nonlocal builds
+            builds += 1
+            head = await cache.head()
+            await asyncio.sleep(0.05)  # slow enough that every caller below arrives while it runs
+            return head, {"build": builds}
+
+        try:
+            first = await asyncio.gather(*(cache.get(f"board/{demo}", build) for _ in range(50)))
+            assert builds == 1 and all(r is first[0] for r in first)
+            assert (await cache.get(f"board/{demo}", build))[1] is first[0][1] and builds == 1
+            assert (await cache.get(f"venue/{demo}", build))[1] == {"build": 2}  # another feed: its own build
+            async with db.write() as session:
+                await append_event(session, "timer", {"venue_id": 1}, contest_id=demo)
+            fresh = await cache.get(f"board/{demo}", build)
+            assert builds == 3 and fresh[0] == first[0][0] + 1
+        finally:
+            await db.dispose()
+
+    asyncio.run(main())
