@@ -77,6 +77,10 @@ log = logging.getLogger("podium.feed")
 ADVISORY_LOCK_KEY = 0x706F6469  # "podi"
 RESULT_KINDS = ("result.released", "result.corrected")
 BATCH = 500
+MARK_EVERY_S = 0.5
+"""Published events are marked in the log at most this often (one write transaction per mark, which on SQLite
+waits for the single writer like a judge's submission does). A crash between publish and mark re-publishes those
+events at the next start; every socket drops a seq it has already seen."""
 
 
 def epoch_ms(at: datetime | None) -> int | None:
@@ -171,6 +175,8 @@ class Publisher:
         """Called with the entry ids of new sheet submissions (the lifecycle's "all sheets in" check)."""
         self._lock_conn: Any = None
         self.base_prev = 0
+        self._unmarked: list[int] = []
+        self._marked_at = 0.0
 
     async def _acquire_leadership(self) -> None:
         """On PostgreSQL, wait until this process holds the publisher's advisory lock."""
@@ -202,12 +208,14 @@ class Publisher:
         await self.start_cursor()
         retry_at = 0.0
         while True:
+            timeout = min(self.poll_s, MARK_EVERY_S) if self._unmarked else self.poll_s
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), self.poll_s)
+                await asyncio.wait_for(self.wake.wait(), timeout)
             self.wake.clear()
             try:
                 while await self.step():
                     pass
+                await self._mark_due()
                 loop_time = asyncio.get_running_loop().time()
                 if self.failures and loop_time >= retry_at:
                     await self.retry_failed()
@@ -238,7 +246,7 @@ class Publisher:
             if isinstance(data, SheetSubmitted):
                 sheet_entries.append(data.entry_id)
             self.cursor = row.seq
-        await self._mark(ok)
+        self._unmarked.extend(ok)
         if sheet_entries and self.on_sheets is not None:
             try:
                 await self.on_sheets(sorted(set(sheet_entries)))
@@ -276,6 +284,18 @@ class Publisher:
         ok = [row.seq for row in rows if await self.publish_row(row, live=False)]
         await self._mark(ok)
 
+    async def _mark_due(self, *, now: bool = False) -> None:
+        """Mark what was published, if the last mark is old enough (or ``now``)."""
+        loop_time = asyncio.get_running_loop().time()
+        if self._unmarked and (now or len(self._unmarked) >= BATCH or loop_time - self._marked_at >= MARK_EVERY_S):
+            seqs, self._unmarked = self._unmarked, []
+            try:
+                await self._mark(seqs)
+            except BaseException:
+                self._unmarked = seqs + self._unmarked
+                raise
+            self._marked_at = loop_time
+
     async def _mark(self, seqs: Sequence[int]) -> None:
         if not seqs:
             return
@@ -283,6 +303,8 @@ class Publisher:
             await session.execute(update(Event).where(Event.seq.in_(list(seqs))).values(published_at=utcnow()))
 
     async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._mark_due(now=True)
         if self._lock_conn is not None:
             with contextlib.suppress(Exception):
                 await self._lock_conn.close()

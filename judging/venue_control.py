@@ -227,10 +227,22 @@ async def mark_unofficial_if_complete(session: AsyncSession, entry: Entry) -> bo
 
 
 async def complete_entries(db: Database, entry_ids: list[int]) -> bool:
-    """After sheet submissions: move entries whose panel is complete to ``unofficial``. True if any moved."""
+    """After sheet submissions: move entries whose panel is complete to ``unofficial``. True if any moved.
+
+    Most submissions complete nothing: a read finds the candidates first, and only those take the write
+    transaction (on SQLite the single writer every judge's submission also waits for), where they are checked
+    again under the lock."""
+    async with db.read() as session:
+        entries = (await session.execute(
+            select(Entry).where(Entry.id.in_(entry_ids), Entry.status == "scoring"))).scalars().all()
+        candidates = [e.id for e in entries if not missing(marks := await panel_marks(session, e))
+                      and any(m.total is not None and not m.recused for m in marks)]
+    if not candidates:
+        return False
+
     async def tx(session: AsyncSession) -> bool:
         moved = False
-        for entry_id in entry_ids:
+        for entry_id in candidates:
             entry = (await session.execute(select(Entry).where(Entry.id == entry_id).with_for_update())).scalar()
             if entry is not None and await mark_unofficial_if_complete(session, entry):
                 moved = True

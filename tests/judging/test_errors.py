@@ -77,7 +77,11 @@ def test_saturated_database_pool_is_503_with_retry_after(client: TestClient[Any]
         raise PoolTimeout("QueuePool limit reached")
         yield
 
+    async def no_connection(*_args: Any, **_kw: Any) -> Any:
+        raise PoolTimeout("QueuePool limit reached")
+
     app.state.db.read = exhausted
+    app.state.db.select_rows = no_connection  # authentication's one-statement read
     r = client.get("/api/judge/state", headers={"Authorization": "Bearer something"})
     assert r.status_code == 503 and r.headers["retry-after"] == "2"
     assert r.json()["error"]["code"] == "busy"
