@@ -1,20 +1,31 @@
 """A simulated contest day against a real ``podium serve`` (spawned as a subprocess), with its ceilings.
 
-V venues x K judges run as tablets (one httpx client each, the real protocol: login link -> session,
-the venue feed open on ``/ws/venue/<id>`` and ``GET /api/judge/state`` when it says the stage, an entry's
-status or the judge's own sheet changed (plus a 30 s safety poll), heartbeat every 20 s, submissions with a
-client submission id, some replayed
+V venues x K judges run as tablets (one httpx client each, the real protocol: login link -> session, the venue
+feed open on ``/ws/venue/<id>``, heartbeat every 20 s, submissions with a client submission id, some replayed
 (a lost acknowledgement: the same id again -> 200 and the same receipt) and some corrected (a new id with
-``base_version``)); a host per venue puts each entry on stage, starts the timer and ends the presentation; the
-chief judge releases once the panel's sheets are acknowledged; N viewers hold live feeds (one venue screen per
-venue on ``/ws/venue/<id>``, the rest on the public ``/ws/board/<contest>``).
+``base_version``)). As judging/static/js/tablet.js, a tablet reads ``GET /api/judge/state`` when its feed
+(re)connects and every 30 s as a safety poll, and otherwise applies the feed's ``venue.current``,
+``entry.status`` and ``result.released`` events and its own submission receipts to its local state (its own
+``sheet.submitted`` event polls nothing); it would re-read on ``sheet.locked``/``sheet.reopened``, a newer
+version of its own sheet, ``result.corrected`` or ``grades.finalized``, none of which this day produces. A host
+per venue puts each entry on stage, starts the timer and ends the presentation; the chief judge releases once
+the panel's sheets are acknowledged; N viewers hold live feeds (one venue screen per venue on
+``/ws/venue/<id>``, the rest on the public ``/ws/board/<contest>``; every tablet's venue feed counts too).
+
+Every feed socket of the generator is a bare asyncio protocol (hand-written handshake, a header parser for the
+server's unmasked frames, masked client frames, pong to pings, close to close, the feed's client ping every
+10 s), as in bench/live_fanout.py: a websocket client library per socket cost the generator a whole core at
+2,000 sockets (pure-Python frame parsing), so the day measured its own client. A frame costs a header parse and
+a ``bytes.find``; only ``result.released`` events are decoded.
 
 Printed: submit latency p50/p99/max (every ``POST /api/judge/sheets``), release->screen latency p50/p99/max over
 every viewer and release (clock starts just before the chief's release request, stops when a viewer's socket
 delivers the ``result.released`` event), requests/s during the day, error count, and a reconciliation read
-from the database (acknowledged submissions = stored versions, duplicates = 0). Then the ceilings, measured in
-the same run on the same machine: a bare Litestar JSON endpoint (a tiny app in a subprocess, closed loop) and a
-bare ``websockets`` broadcast to the same number of viewers; our figures are printed as ratios of them.
+from the database (acknowledged submissions = stored versions, duplicates = 0), and the CPU time used during the
+day by this generator (``time.process_time``) and by the server's processes (``/proc``), to show which side is
+saturated. Then the ceilings, measured in the same run on the same machine: a bare Litestar JSON endpoint (a
+tiny app in a subprocess, closed loop) and a bare ``websockets`` broadcast to the same number of viewers; our
+figures are printed as ratios of them.
 
 Profiles: ``provincial`` (40 x 7, 2,000 viewers, SQLite embedded, 1 process), ``national`` (100 x 9, 5,000
 viewers, PostgreSQL + Redis, ``podium serve --workers 2``), ``--quick`` (4 x 5, 100 viewers; CI).
@@ -31,11 +42,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
 import os
 import random
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -45,11 +58,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import msgspec
 import numpy as np
-from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -70,10 +83,16 @@ REPLAY_SHARE = 0.10
 EDIT_SHARE = 0.15
 """Share of judges who correct their sheet (a new version with base_version)."""
 POLL_S = 30.0  # as judging/static/js/tablet.js while its venue feed is live (POLL_WHILE_LIVE_MS)
-FEED_POLL_DELAY = (0.15, 0.40)  # tablet.js re-reads its state this long after a relevant feed event
 HEARTBEAT_S = 20.0
+FEED_PING_S = 10.0
+"""Client ping on every feed socket (the server closes a socket silent for 3 x its 20 s heartbeat)."""
+WAVE = 250
+"""Feed sockets opened at a time (listen backlog)."""
 LIMITS = httpx.Limits(keepalive_expiry=4.0)
-"""Drop idle connections before uvicorn's 5 s keep-alive timeout does (the tablet polls every 5 s)."""
+"""Drop idle connections before uvicorn's 5 s keep-alive timeout does (a tablet's requests are seconds apart)."""
+TLS = ssl.create_default_context()
+"""One TLS context for every client (plain HTTP here; httpx would otherwise load the CA store per client, ~40 ms
+each: most of the set-up time of a provincial day)."""
 
 BARE_LITESTAR = r'''
 import sys
@@ -114,6 +133,8 @@ class Day:
     retried: int = 0
     """Requests sent again after the server closed an idle keep-alive connection under them."""
     released_venues: list[int] = field(default_factory=list)
+    state_refetches: int = 0
+    """Tablets that had to re-read their state to find an entry's rubric (expected 0)."""
 
     def error(self, what: str) -> None:
         if len(self.errors) < 50:
@@ -133,52 +154,255 @@ class _Msg(msgspec.Struct):
 
 
 _decode = msgspec.json.Decoder(_Msg).decode
+RELEASED = b'"kind":"result.released"'
+"""How a ``result.released`` event shows on the wire (live/protocol.py: msgspec writes the tag first)."""
+PING = b'{"type":"ping","t":0}'
 
 
-class Viewer:
-    __slots__ = ("day", "seen", "ws")
+class _Feed(asyncio.Protocol):
+    """One live-feed socket as a bare asyncio protocol: hand-written handshake, unmasked server frames read by a
+    header parser, masked client frames (as bench/live_fanout.py's ``_Viewer``).
+
+    A client library per socket (a reader task, per-frame parsing in pure Python) cost the generator a full core
+    at 2,000 sockets, so the benchmark measured its own client. Here the arrival time is taken in
+    ``data_received`` before any parsing; a frame costs a header parse and a ``bytes.find``, and only a frame
+    holding a ``result.released`` event is decoded (for its entry id). Protocol pings are answered with a pong,
+    a close frame with a close; any close or loss before the end of the day is an error."""
+
+    __slots__ = ("close_sent", "closed", "done", "have", "need", "open", "owner", "parts", "request", "seen",
+                 "transport", "venue")
+
+    def __init__(self, owner: Viewers, host: str, path: str, token: str | None, venue: int | None) -> None:
+        self.owner = owner
+        self.venue = venue
+        auth = f"Authorization: Bearer {token}\r\n" if token else ""
+        self.request = (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}\r\n"
+                        f"Sec-WebSocket-Version: 13\r\n{auth}\r\n").encode()
+        self.transport: asyncio.Transport | None = None
+        self.parts: list[bytes] = []
+        """Bytes received but not parsed yet (the tail of a frame, or a handshake in pieces)."""
+        self.have = 0
+        self.need = 0
+        """Bytes ``parts`` must hold before parsing is worth it (the length of the frame in progress; 0: unknown)."""
+        self.open = False
+        self.closed = False
+        """A close frame arrived (or the socket was lost)."""
+        self.close_sent = False
+        self.seen: set[int] = set()
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        transport.write(self.request)
+
+    def send(self, opcode: int, payload: bytes) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        mask = os.urandom(4)
+        n = len(payload)
+        head = bytes([0x80 | opcode]) + (bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + n.to_bytes(2, "big"))
+        body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.transport.write(head + mask + body)
+
+    def _fail(self, what: str) -> None:
+        owner = self.owner
+        if not owner.stopping:
+            owner.day.error(what)
+        if self.transport is not None:
+            self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic()
+        if self.parts:
+            self.parts.append(data)
+            self.have += len(data)
+            if self.have < self.need:
+                return  # a large frame still arriving: join once, when it is complete
+            buf = b"".join(self.parts)
+            self.parts, self.have, self.need = [], 0, 0
+        else:
+            buf = data
+        owner = self.owner
+        pos = 0
+        if not self.open:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                self.parts, self.have = [buf], len(buf)
+                return
+            if not buf.startswith(b"HTTP/1.1 101"):
+                owner.failed += 1
+                self.closed = True
+                status = buf[:buf.find(b"\r\n")].decode(errors="replace")
+                self._fail(f"viewer handshake: {status}")
+                return
+            self.open = True
+            owner.ready += 1
+            owner.opened.append(self)
+            pos = end + 4
+        size = len(buf)
+        while size - pos >= 2:
+            length = buf[pos + 1] & 0x7F
+            head = 2
+            if length == 126:
+                if size - pos < 4:
+                    break
+                length, head = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
+            elif length == 127:
+                if size - pos < 10:
+                    break
+                length, head = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
+            start, end = pos + head, pos + head + length
+            if end > size:
+                self.need = end - pos
+                break
+            opcode = buf[pos] & 0x0F
+            pos = end
+            if opcode in (0x1, 0x2):
+                if buf.find(RELEASED, start, end) >= 0:
+                    self._released(buf[start:end], now)
+            elif opcode == 0x9:
+                self.owner.pongs += 1
+                self.send(0xA, buf[start:end])
+            elif opcode == 0x8:
+                self._closed(buf[start:end])
+                return
+        if pos < size:
+            rest = buf[pos:]
+            self.parts, self.have = [rest], len(rest)
+            if self.need <= self.have:
+                self.need = 0
+
+    def _released(self, payload: bytes, now: float) -> None:
+        try:
+            msg = _decode(payload)
+        except msgspec.DecodeError:
+            self.owner.day.error(f"viewer: undecodable frame {payload[:80]!r}")
+            return
+        if msg.type != "event" or msg.data is None or msg.data.kind != "result.released":
+            return
+        entry = msg.data.entry_id
+        day = self.owner.day
+        t0 = day.release_t0.get(entry)
+        if t0 is not None and entry not in self.seen:
+            self.seen.add(entry)
+            day.screen_latency.append(now - t0)
+
+    def _closed(self, payload: bytes) -> None:
+        self.closed = True
+        if not self.owner.stopping:
+            self.owner.closed += 1
+        if not self.close_sent:
+            self.close_sent = True
+            self.send(0x8, payload[:2])
+        code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
+        self._fail(f"viewer: the server closed the feed ({code} {payload[2:].decode(errors='replace')})")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed:
+            self.closed = True
+            if not self.open:
+                self.owner.failed += 1
+            self._fail(f"viewer: connection lost {'' if self.open else 'before the handshake '}"
+                       f"({type(exc).__name__ if exc else 'EOF'})")
+        if not self.done.done():
+            self.done.set_result(None)
+
+    def stop(self) -> None:
+        if self.open and not self.closed and not self.close_sent:
+            self.close_sent = True
+            self.send(0x8, (1000).to_bytes(2, "big"))
+        elif self.transport is not None and not self.open:
+            self.transport.close()
+
+
+class Viewers:
+    """Every live-feed socket of the day (screens, the public, the tablets' venue feeds) in this one process."""
 
     def __init__(self, day: Day) -> None:
         self.day = day
-        self.seen: set[int] = set()
-        self.ws: Any = None
+        self.conns: list[_Feed] = []
+        self.opened: list[_Feed] = []
+        """Sockets whose handshake succeeded, in order."""
+        self.ready = 0
+        self.failed = 0
+        self.closed = 0
+        """Close frames from the server before the end of the day."""
+        self.pongs = 0
+        """Protocol pings from the server answered."""
+        self.stopping = False
+        self._hb: asyncio.Task[None] | None = None
 
-    async def run(self, url: str, headers: dict[str, str], ready: asyncio.Event, stop: asyncio.Event) -> None:
+    async def _connect(self, url: str, token: str | None, venue: int | None) -> None:
+        u = urlsplit(url)
+        loop = asyncio.get_running_loop()
         try:
-            async with connect(url, additional_headers=headers, open_timeout=120, ping_interval=None,
-                               max_queue=None, max_size=2**24) as ws:
-                self.ws = ws
-                ready.set()
-                async for raw in ws:
-                    if stop.is_set():
-                        return
-                    if b"result.released" not in raw:  # type: ignore[operator]
-                        continue
-                    msg = _decode(raw)
-                    if msg.type == "event" and msg.data is not None and msg.data.kind == "result.released":
-                        entry = msg.data.entry_id
-                        t0 = self.day.release_t0.get(entry)
-                        if t0 is not None and entry not in self.seen:
-                            self.seen.add(entry)
-                            self.day.screen_latency.append(time.monotonic() - t0)
-        except Exception as exc:  # counted as an error, the day goes on
-            if not stop.is_set():
-                self.day.error(f"viewer: {type(exc).__name__}: {exc}")
-        finally:
-            ready.set()
+            _, proto = await asyncio.wait_for(loop.create_connection(
+                lambda: _Feed(self, u.netloc, u.path + (f"?{u.query}" if u.query else ""), token, venue),
+                u.hostname, u.port), 60)
+            self.conns.append(proto)
+        except (OSError, TimeoutError) as exc:
+            self.failed += 1
+            self.day.error(f"viewer: connect failed: {type(exc).__name__}: {exc}")
+
+    async def _heartbeats(self) -> None:
+        """The feed's client ping on every open socket, spread evenly over FEED_PING_S (as the pages do)."""
+        while not self.stopping:
+            conns = list(self.opened)
+            for i, conn in enumerate(conns):
+                if self.stopping:
+                    return
+                if not conn.closed:
+                    conn.send(0x1, PING)
+                if i % 100 == 99:
+                    await asyncio.sleep(FEED_PING_S * 100 / max(len(conns), 100))
+            await asyncio.sleep(FEED_PING_S * (len(conns) % 100 or 100) / max(len(conns), 100))
+
+    async def start(self, feeds: list[tuple[str, str | None, int | None]]) -> None:
+        """Open ``feeds`` (url, bearer token or None, venue id or None for the board) in waves of WAVE."""
+        self._hb = asyncio.create_task(self._heartbeats())
+        for i in range(0, len(feeds), WAVE):
+            wave = feeds[i:i + WAVE]
+            await asyncio.gather(*(self._connect(*f) for f in wave))
+            target = min(len(feeds), i + WAVE)
+            deadline = time.monotonic() + 120
+            while self.ready + self.failed < target and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            if self.ready + self.failed < target:
+                for conn in self.conns:
+                    if not conn.open and not conn.closed and not conn.done.done():
+                        self.failed += 1
+                        self.day.error("viewer: no handshake answer in 120 s")
+                        conn.closed = True
+                        if conn.transport is not None:
+                            conn.transport.close()
+
+    async def stop(self) -> None:
+        """Close every socket cleanly (close frame, wait for the server's close), then drop what is left."""
+        self.stopping = True
+        for conn in self.conns:
+            conn.stop()
+        pending = [c.done for c in self.conns if not c.done.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+        for conn in self.conns:
+            if conn.transport is not None and not conn.done.done():
+                conn.transport.abort()
+        if self._hb is not None:
+            self._hb.cancel()
+            await asyncio.gather(self._hb, return_exceptions=True)
 
 
 class Tablet:
     def __init__(self, day: Day, base: str, token: str, person_id: int, rng: random.Random) -> None:
         self.day = day
         self.http = httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60,
-                                      limits=LIMITS)
+                                      limits=LIMITS, verify=TLS)
         self.person_id = person_id
         self.rng = rng
         self.device = f"bench-{rng.getrandbits(48):012x}"
         self.rubrics: dict[int, dict[str, Any]] = {}
         self.token = token
-        self.pending: set[asyncio.Task[None]] = set()
 
     async def call(self, method: str, url: str, expect: tuple[int, ...], **kw: Any) -> httpx.Response | None:
         """One request; a dropped keep-alive connection is retried once (as browsers do; submissions are
@@ -229,15 +453,6 @@ class Tablet:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), max(0.05, min(next_poll, next_beat) - time.monotonic()))
 
-    def feed_poll(self) -> None:
-        """The venue feed said something relevant changed: re-read the state shortly (tablet.js schedulePoll)."""
-        async def later() -> None:
-            await asyncio.sleep(self.rng.uniform(*FEED_POLL_DELAY))
-            await self.poll()
-
-        self.pending.add(task := asyncio.create_task(later()))
-        task.add_done_callback(self.pending.discard)
-
     def values(self, entry: int) -> dict[str, str]:
         out = {}
         for item in self.rubrics[entry]["items"]:
@@ -252,15 +467,15 @@ class Tablet:
         if r is None:
             return None
         receipt = r.json()
+        # the receipt is applied to the tablet's state: its own sheet.submitted event (same version) polls nothing
         self.day.acked[body["client_submission_id"]] = (receipt["sheet_id"], receipt["version"])
-        if expect == 201:
-            self.feed_poll()  # its own sheet.submitted event comes back on the venue feed
         return dict(receipt)
 
     async def score(self, entry: int, delay: float) -> None:
         """Score one entry: submit, maybe replay (lost acknowledgement), maybe correct."""
         await asyncio.sleep(delay)
-        if entry not in self.rubrics:
+        if entry not in self.rubrics:  # not expected: the first state lists every panel entry with its rubric
+            self.day.state_refetches += 1
             await self.poll()
         if entry not in self.rubrics:
             self.day.error(f"entry {entry} not on the tablet of person {self.person_id}")
@@ -287,7 +502,7 @@ class Tablet:
 async def venue_day(day: Day, base: str, venue: Any, host_token: str, tablets: list[Tablet], entries: list[int],
                     prof: dict[str, Any], rng: random.Random) -> None:
     host = httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {host_token}"}, timeout=60,
-                             limits=LIMITS)
+                             limits=LIMITS, verify=TLS)
     chief = tablets[0]
 
     async def call(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> bool:
@@ -306,9 +521,8 @@ async def venue_day(day: Day, base: str, venue: Any, host_token: str, tablets: l
         await asyncio.sleep(rng.random() * prof["stagger_s"])
         v = venue.venue_id
         for entry in entries:
+            # venue.current, entry.status and result.released on the feed are applied by the tablets locally
             await call(host, f"/api/venue/{v}/stage", {"entry_id": entry})
-            for t in tablets:  # venue.current on the feed
-                t.feed_poll()
             await call(host, f"/api/venue/{v}/timer", {"action": "start"})
             await asyncio.sleep(prof["presentation_s"] * (0.8 + 0.4 * rng.random()))
             await call(host, f"/api/venue/{v}/entries/{entry}/end", {})
@@ -318,14 +532,12 @@ async def venue_day(day: Day, base: str, venue: Any, host_token: str, tablets: l
             day.released_venues.append(v)
             if await call(chief.http, f"/api/venue/{v}/entries/{entry}/release", {}):
                 day.releases += 1
-                for t in tablets:  # entry.status / result.released on the feed
-                    t.feed_poll()
     finally:
         await host.aclose()
 
 
 async def login(base: str, link: str) -> str:
-    async with httpx.AsyncClient(base_url=base, timeout=120) as http:
+    async with httpx.AsyncClient(base_url=base, timeout=120, verify=TLS) as http:
         for attempt in range(5):
             try:
                 r = await http.get(f"/j/{link}", follow_redirects=False)
@@ -350,7 +562,7 @@ async def bounded(n: int, coros: list[Any]) -> list[Any]:
 
 
 async def run_day(base: str, ws_base: str, plan: ContestPlan, prof: dict[str, Any], seed: int,
-                  log: Any) -> tuple[Day, dict[str, Any]]:
+                  log: Any, server_pid: int | None = None) -> tuple[Day, dict[str, Any]]:
     rng = random.Random(seed)
     day = Day()
     venues = plan.venues
@@ -365,69 +577,82 @@ async def run_day(base: str, ws_base: str, plan: ContestPlan, prof: dict[str, An
 
     # Viewers: a screen per venue plus the public on the board, connected in waves before the day starts.
     stop = asyncio.Event()
-    viewers: list[tuple[Viewer, str, dict[str, str], int | None]] = []
+    feeds: list[tuple[str, str | None, int | None]] = []
     for v, tok in zip(venues, display_tokens, strict=True):
-        viewers.append((Viewer(day), f"{ws_base}/ws/venue/{v.venue_id}", {"Authorization": f"Bearer {tok}"},
-                        v.venue_id))
+        feeds.append((f"{ws_base}/ws/venue/{v.venue_id}", tok, v.venue_id))
     # Every tablet holds its venue's feed too (to follow the stage); they count among the viewers.
     for v, group in zip(venues, tablets, strict=True):
         for t in group:
-            viewers.append((Viewer(day), f"{ws_base}/ws/venue/{v.venue_id}",
-                            {"Authorization": f"Bearer {t.token}"}, v.venue_id))
+            feeds.append((f"{ws_base}/ws/venue/{v.venue_id}", t.token, v.venue_id))
     for _ in range(max(0, prof["viewers"] - len(venues))):
-        viewers.append((Viewer(day), f"{ws_base}/ws/board/{plan.contest_id}", {}, None))
+        feeds.append((f"{ws_base}/ws/board/{plan.contest_id}", None, None))
     t_conn = time.monotonic()
-    viewer_tasks = []
-    for i in range(0, len(viewers), 250):
-        readies = []
-        for viewer, url, headers, _ in viewers[i:i + 250]:
-            ready = asyncio.Event()
-            readies.append(ready)
-            viewer_tasks.append(asyncio.create_task(viewer.run(url, headers, ready, stop)))
-        await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 300)
-    connected = sum(1 for v, *_ in viewers if v.ws is not None)
-    log(f"  {connected}/{len(viewers)} viewers connected in {time.monotonic() - t_conn:.1f} s")
+    viewers = Viewers(day)
+    await viewers.start(feeds)
+    connected = viewers.ready
+    log(f"  {connected}/{len(feeds)} viewers connected in {time.monotonic() - t_conn:.1f} s")
 
-    async def pinger() -> None:  # clients ping every heartbeat_s / 2 (the server closes silent sockets)
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 10)
-            for viewer, *_ in viewers:
-                if viewer.ws is not None:
-                    with contextlib.suppress(Exception):
-                        await viewer.ws.send('{"type":"ping","t":0}')
-
-    ping_task = asyncio.create_task(pinger())
-    for group in tablets:
+    for group in tablets:  # the feed is open: each tablet reads its state (as the page does on (re)connect)
         for t in group:
             await t.poll()
     bg = [asyncio.create_task(t.background(stop)) for group in tablets for t in group]
     await asyncio.sleep(0.5)
     day.http_requests = 0
     t_day = time.monotonic()
+    cpu0, server0 = time.process_time(), tree_cpu_s(server_pid)
     await asyncio.gather(*(venue_day(day, base, v, host_tokens[n], tablets[n], v.entries, prof,
                                      random.Random(rng.random())) for n, v in enumerate(venues)))
     # Wait (bounded) for the last releases to reach every viewer.
-    board = sum(1 for v, _, _, venue in viewers if venue is None and v.ws is not None)
-    per_venue = Counter(venue for v, _, _, venue in viewers if venue is not None and v.ws is not None)
+    board = sum(1 for c in viewers.opened if c.venue is None)
+    per_venue = Counter(c.venue for c in viewers.opened if c.venue is not None)
     expected = sum(board + per_venue[venue] for venue in day.released_venues)
     deadline = time.monotonic() + 30
     while len(day.screen_latency) < expected and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     day_s = time.monotonic() - t_day
+    generator_cpu = time.process_time() - cpu0
+    server1 = tree_cpu_s(server_pid)
     day.expected_receipts = expected
     stop.set()
-    for task in [*bg, ping_task]:
-        task.cancel()
-    for viewer, *_ in viewers:
-        if viewer.ws is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(viewer.ws.close(), 1)
-    await asyncio.gather(*bg, ping_task, *viewer_tasks, return_exceptions=True)
+    await viewers.stop()
+    await asyncio.gather(*bg, return_exceptions=True)
     for group in tablets:
         for t in group:
             await t.http.aclose()
-    return day, {"day_s": round(day_s, 1), "viewers_connected": connected}
+    meta: dict[str, Any] = {"day_s": round(day_s, 1), "viewers_connected": connected,
+                            "viewers_closed_by_server": viewers.closed, "viewer_pongs": viewers.pongs,
+                            "generator_cpu_s": round(generator_cpu, 2),
+                            "generator_cpu_share": round(generator_cpu / day_s, 3) if day_s else float("nan")}
+    if server0 is not None and server1 is not None:
+        meta["server_cpu_s"] = round(server1 - server0, 2)
+        meta["server_cpu_share"] = round((server1 - server0) / day_s, 3) if day_s else float("nan")
+    return day, meta
+
+
+def tree_cpu_s(pid: int | None) -> float | None:
+    """User + system CPU seconds of a process and its descendants (the server and its workers), from /proc;
+    None where /proc is not readable (not Linux)."""
+    if pid is None:
+        return None
+    children: dict[int, list[int]] = {}
+    ticks: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2:].split()  # fields from the 3rd (state); comm may hold spaces
+        child, parent = int(stat.parent.name), int(fields[1])
+        children.setdefault(parent, []).append(child)
+        ticks[child] = int(fields[11]) + int(fields[12])  # utime, stime
+    if pid not in ticks:
+        return None
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += ticks.get(p, 0)
+        todo += children.get(p, [])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 # ------------------------------------------------------------------------------------------ reconciliation
@@ -469,14 +694,14 @@ async def bare_litestar(concurrency: int, seconds: float, body: dict[str, Any]) 
         base = f"http://127.0.0.1:{port}"
         for _ in range(300):
             try:
-                async with httpx.AsyncClient() as c:
+                async with httpx.AsyncClient(verify=TLS) as c:
                     await c.post(base + "/echo", json=body)
                 break
             except httpx.HTTPError:
                 await asyncio.sleep(0.1)
         lat: list[float] = []
         errors = 0
-        clients = [httpx.AsyncClient(base_url=base, timeout=60) for _ in range(concurrency)]
+        clients = [httpx.AsyncClient(base_url=base, timeout=60, verify=TLS) for _ in range(concurrency)]
         end = time.monotonic() + seconds
 
         async def loop(c: httpx.AsyncClient) -> None:
@@ -572,7 +797,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             log(f"  seeded in {time.monotonic() - t:.1f} s")
             proc = start_server(env, port, prof["workers"], var / "server.log")
             base, ws_base = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
-            day, meta = await run_day(base, ws_base, plan, prof, seed, log)
+            day, meta = await run_day(base, ws_base, plan, prof, seed, log, proc.pid)
             out.update(meta)
             proc.terminate()
             proc.wait(timeout=30)
@@ -596,7 +821,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "screen_receipts": len(day.screen_latency), "screen_receipts_expected": day.expected_receipts,
         "requests": day.http_requests, "requests_per_s": round(day.http_requests / meta["day_s"], 1),
         "replays": day.replays, "edits": day.edits, "errors": errors, "missed_screen_receipts": missed,
-        "keepalive_retries": day.retried, "error_samples": day.errors[:10],
+        "keepalive_retries": day.retried, "state_refetches": day.state_refetches, "error_samples": day.errors[:10],
         "reconciliation": rec,
     })
     log(f"  day: {meta['day_s']} s, {day.http_requests} requests ({out['requests_per_s']} /s), {day.releases} "
@@ -606,7 +831,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     log(f"  release->screen     p50 {screen['p50_ms']} ms  p99 {screen['p99_ms']} ms  max {screen['max_ms']} ms "
         f"({len(day.screen_latency)}/{day.expected_receipts} receipts)")
     log(f"  errors {errors} ({missed} screen receipts missed; {day.retried} requests retried on a dropped "
-        "keep-alive connection)" + (f": {day.errors[:5]}" if day.errors else ""))
+        f"keep-alive connection; {day.state_refetches} state re-reads for a missing rubric)"
+        + (f": {day.errors[:5]}" if day.errors else ""))
+    server_cpu = (f", server {meta['server_cpu_s']} s ({meta['server_cpu_share']:.0%} of a core)"
+                  if "server_cpu_s" in meta else "")
+    log(f"  CPU during the day: generator {meta['generator_cpu_s']} s ({meta['generator_cpu_share']:.0%} of a core)"
+        f"{server_cpu}")
     log(f"  reconciliation: {rec}")
 
     # Ceilings, same run, same machine.
