@@ -2,16 +2,21 @@
 
 Sequence numbers come from the single ``event_counter`` row, incremented with ``UPDATE ... RETURNING``: the
 row lock is held until commit, so seqs are gap-free and become visible in order on PostgreSQL too.
+
+On PostgreSQL the transaction also sends ``NOTIFY podium_events`` (delivered at commit, once per transaction):
+the publisher may run in another worker process, and it listens, instead of finding the event at its next poll.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from judging.db.models import Event, EventCounter
+
+NOTIFY_CHANNEL = "podium_events"
 
 
 async def ensure_counter(session: AsyncSession) -> None:
@@ -31,6 +36,11 @@ async def append_event(
     if seq is None:
         await ensure_counter(session)
         return await append_event(session, kind, payload, contest_id=contest_id, venue_id=venue_id)
+    if session.bind.dialect.name == "postgresql":
+        tx = id(session.get_transaction())
+        if session.info.get("podium_notified") != tx:
+            await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+            session.info["podium_notified"] = tx
     event = Event(seq=seq, kind=kind, payload=payload, contest_id=contest_id, venue_id=venue_id)
     session.add(event)
     await session.flush()

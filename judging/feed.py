@@ -45,6 +45,7 @@ from judging.db.models import (
     TopicType,
     Venue,
 )
+from judging.events import NOTIFY_CHANNEL
 from live.fanout import Hub
 from live.projection import board_ranks, competition_ranks, result_of
 from live.protocol import (
@@ -188,9 +189,22 @@ class Publisher:
             if got:
                 await conn.commit()
                 self._lock_conn = conn
+                await self._listen(conn)
                 return
             await conn.close()
             await asyncio.sleep(2.0)
+
+    async def _listen(self, conn: Any) -> None:
+        """Wake on every committed event of every process (``NOTIFY podium_events``, sent by append_event);
+        the poll stays as the fallback should this connection be lost."""
+        raw = await conn.get_raw_connection()
+        driver = getattr(raw, "driver_connection", None)
+        if driver is None or not hasattr(driver, "add_listener"):
+            return
+        try:
+            await driver.add_listener(NOTIFY_CHANNEL, lambda *_args: self.wake.set())
+        except Exception:  # not fatal: the poll still finds every event
+            log.exception("could not LISTEN for committed events; polling only")
 
     async def start_cursor(self) -> None:
         async with self.db.read() as session:

@@ -137,3 +137,42 @@ def test_serve_with_two_workers_on_one_port(tmp_path: Path, pg_url: str) -> None
                 read_until(ws, _sheet_of(judge.person_id, entry))
     finally:
         server.stop()
+
+
+def test_publisher_wakes_on_events_committed_by_another_process(tmp_path: Path, pg_url: str) -> None:
+    """The publisher runs in one process (advisory lock); an event committed through another engine (another
+    worker, the CLI) wakes it through NOTIFY at commit, not at its next poll (set to a minute here)."""
+    import asyncio
+
+    from judging import migrate
+    from judging.db.engine import Database
+    from judging.events import append_event
+    from judging.feed import Publisher
+
+    settings = Settings(var_dir=str(tmp_path / "var"), database_url=pg_url, secret=SECRET)
+    migrate.upgrade(settings)
+
+    class NoChannels:
+        async def wait_published(self, *_args: Any) -> None:
+            return None
+
+    async def main() -> None:
+        leader_db, other_db = Database(settings), Database(settings)
+        wake = asyncio.Event()
+        publisher = Publisher(leader_db, NoChannels(), wake, poll_s=60)  # type: ignore[arg-type]
+        try:
+            await publisher._acquire_leadership()
+            await asyncio.sleep(0.2)
+            assert not wake.is_set()
+            async with other_db.write() as session:  # two events, one transaction: one notification is enough
+                await append_event(session, "timer", {"venue_id": 1})
+                await append_event(session, "timer", {"venue_id": 1})
+                await asyncio.sleep(0.3)
+                assert not wake.is_set()  # NOTIFY is delivered at commit, not before
+            await asyncio.wait_for(wake.wait(), 10)
+        finally:
+            await publisher.close()
+            await leader_db.dispose()
+            await other_db.dispose()
+
+    asyncio.run(main())
