@@ -16,13 +16,29 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, NamedTuple, Protocol, TypeAlias, TypeVar, cast
 
 import msgspec
-from sqlalchemy import or_, select
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -52,6 +68,7 @@ from judging.db.models import (
 from judging.errors import PodiumError
 
 T = TypeVar("T")
+AnyRow: TypeAlias = Row[*tuple[Any, ...]]
 StageKind = Literal["onsite", "initial"]
 NOT_SCORABLE = ("absent", "withdrawn")
 RELEASED = ("released", "official")
@@ -308,6 +325,34 @@ def parse_points(raw: object) -> Decimal | None:
     return value if value.is_finite() else None
 
 
+class ItemLike(Protocol):
+    """A rubric item as the validator reads it: a :class:`RubricItem` or a :class:`RubricLine` row."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def label_zh(self) -> str: ...
+    @property
+    def label_en(self) -> str: ...
+    @property
+    def max_points(self) -> Decimal: ...
+    @property
+    def step(self) -> Decimal: ...
+    @property
+    def position(self) -> int: ...
+
+
+class RubricLine(NamedTuple):
+    """One rubric item read as a plain row (the hot paths load no ORM instances)."""
+
+    key: str
+    label_zh: str
+    label_en: str
+    max_points: Decimal
+    step: Decimal
+    position: int
+
+
 class SheetRubric:
     """A rubric's items with exact decimal validation, checked again by ``scoring.Rubric``.
 
@@ -316,7 +361,7 @@ class SheetRubric:
     engine accepts too.
     """
 
-    def __init__(self, items: list[RubricItem]) -> None:
+    def __init__(self, items: Iterable[ItemLike]) -> None:
         self.items = sorted(items, key=lambda i: i.position)
         self.engine = scoring.Rubric([(i.key, float(i.max_points), float(i.step)) for i in self.items])
 
@@ -354,11 +399,11 @@ class SheetRubric:
         return values, total
 
 
-def rubric_out(rubric: Rubric) -> RubricOut:
-    items = sorted(rubric.items, key=lambda i: i.position)
+def rubric_out(rubric_id: int, name: str, frozen: bool, items: Iterable[ItemLike]) -> RubricOut:
+    ordered = sorted(items, key=lambda i: i.position)
     return RubricOut(
-        rubric.id, rubric.name, rubric.frozen_at is not None, fmt(sum((i.max_points for i in items), Decimal(0))),
-        [RubricItemOut(i.key, i.label_zh, i.label_en, fmt(i.max_points), fmt(i.step)) for i in items],
+        rubric_id, name, frozen, fmt(sum((i.max_points for i in ordered), Decimal(0))),
+        [RubricItemOut(i.key, i.label_zh, i.label_en, fmt(i.max_points), fmt(i.step)) for i in ordered],
     )
 
 
@@ -374,6 +419,191 @@ def _utc(value: datetime) -> datetime:
 
 
 # --------------------------------------------------------------------------------------------------
+# Statements of the hot paths (submit, heartbeat, judge state)
+#
+# Core statements on the tables, built once here with bound parameters: no ORM instances are loaded, and
+# SQLAlchemy computes each statement's cache key once (statements are immutable and memoize it) instead of
+# building and hashing a new select() per call. Each one does in one round trip what took several.
+# --------------------------------------------------------------------------------------------------
+def _table(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
+
+
+t_entry, t_stage, t_sheet, t_version = _table(Entry), _table(Stage), _table(ScoreSheet), _table(SheetVersion)
+t_rubric, t_item, t_topic = _table(Rubric), _table(RubricItem), _table(TopicType)
+t_panel, t_review, t_conflict = _table(PanelMember), _table(ReviewerAssignment), _table(Conflict)
+t_person, t_contest, t_venue, t_presence = _table(Person), _table(Contest), _table(Venue), _table(Presence)
+
+_person_id = bindparam("person_id", type_=Integer)
+_account_id = bindparam("account_id", type_=Integer)
+_entry_id = bindparam("entry_id", type_=Integer)
+_sheet_id = bindparam("sheet_id", type_=Integer)
+_cid = bindparam("cid", type_=String)
+_kind = bindparam("kind", type_=String)
+
+# The receipt of a stored submission, by its client submission id.
+_RECEIPT = (
+    select(t_version.c.version, t_version.c["values"].label("vals"), t_version.c.created_at,
+           t_sheet.c.id.label("sheet_id"), t_sheet.c.entry_id, t_sheet.c.person_id, t_stage.c.kind)
+    .select_from(t_version.join(t_sheet, t_sheet.c.id == t_version.c.sheet_id)
+                 .join(t_stage, t_stage.c.id == t_sheet.c.stage_id))
+    .where(t_version.c.client_submission_id == _cid)
+)
+
+# Everything a submission is checked against, in one statement: the entry; whether the id was stored already;
+# the person's panel seat, review assignment and conflict (回避); the stage; the person's sheet with its current
+# and highest version; and the sheet's rubric (or, without a sheet, the rubric of the entry's topic type in this
+# stage) with its items, one row per item. No row: no such entry.
+_topic_rubric = t_rubric.alias("topic_rubric")
+_NEW_SHEET_RUBRIC = (
+    select(_topic_rubric.c.id)
+    .where(_topic_rubric.c.topic_type_id == t_entry.c.topic_type_id, _topic_rubric.c.stage_id == t_stage.c.id)
+    .scalar_subquery()
+)
+_SUBMIT_CONTEXT = (
+    select(
+        t_entry.c.id, t_entry.c.code, t_entry.c.contest_id, t_entry.c.venue_id, t_entry.c.status,
+        select(t_version.c.id).where(t_version.c.client_submission_id == _cid).scalar_subquery().label("stored"),
+        exists().where(t_panel.c.person_id == _person_id, t_panel.c.venue_id == t_entry.c.venue_id)
+        .label("member"),
+        exists().where(t_review.c.person_id == _person_id, t_review.c.entry_id == t_entry.c.id).label("assigned"),
+        select(t_conflict.c.reason)
+        .where(t_conflict.c.person_id == _person_id,
+               or_(t_conflict.c.entry_id == t_entry.c.id, t_conflict.c.organization == t_entry.c.organization))
+        .order_by(t_conflict.c.id).limit(1).scalar_subquery().label("conflict_reason"),
+        t_stage.c.id.label("stage_id"),
+        t_sheet.c.id.label("sheet_id"), t_sheet.c.locked,
+        select(t_version.c.version).where(t_version.c.sheet_id == t_sheet.c.id, t_version.c.is_current)
+        .scalar_subquery().label("current_version"),
+        select(func.max(t_version.c.version)).where(t_version.c.sheet_id == t_sheet.c.id)
+        .scalar_subquery().label("latest_version"),
+        t_rubric.c.id.label("rubric_id"), t_rubric.c.frozen_at,
+        t_item.c.key, t_item.c.label_zh, t_item.c.label_en, t_item.c.max_points, t_item.c.step, t_item.c.position,
+    )
+    .select_from(
+        t_entry
+        .outerjoin(t_stage, and_(t_stage.c.contest_id == t_entry.c.contest_id, t_stage.c.kind == _kind))
+        .outerjoin(t_sheet, and_(t_sheet.c.stage_id == t_stage.c.id, t_sheet.c.entry_id == t_entry.c.id,
+                                 t_sheet.c.person_id == _person_id))
+        .outerjoin(t_rubric, t_rubric.c.id == func.coalesce(t_sheet.c.rubric_id, _NEW_SHEET_RUBRIC))
+        .outerjoin(t_item, t_item.c.rubric_id == t_rubric.c.id)
+    )
+    .where(t_entry.c.id == _entry_id)
+    .order_by(t_item.c.position, t_item.c.id)
+)
+
+# PostgreSQL: lock the sheet against a concurrent submission or lock, and read its flag after the lock.
+_LOCK_SHEET = select(t_sheet.c.locked).where(t_sheet.c.id == _sheet_id).with_for_update()
+
+# A sheet's versions as three numbers: the current one, the highest one, and whether this id is among them.
+_SHEET_VERSIONS = select(
+    func.max(case((t_version.c.is_current, t_version.c.version))),
+    func.max(t_version.c.version),
+    func.max(case((t_version.c.client_submission_id == _cid, 1), else_=0)),
+).where(t_version.c.sheet_id == _sheet_id)
+
+_INSERT_SHEET = insert(t_sheet).returning(t_sheet.c.id)
+_INSERT_VERSION = insert(t_version)
+_UNSET_CURRENT = (
+    update(t_version).where(t_version.c.sheet_id == bindparam("of_sheet", type_=Integer), t_version.c.is_current)
+    .values(is_current=False)
+)
+_FREEZE_RUBRIC = (
+    update(t_rubric).where(t_rubric.c.id == bindparam("rubric_id", type_=Integer))
+    .values(frozen_at=bindparam("now", type_=t_rubric.c.frozen_at.type))
+)
+
+# The device's presence row (if any) with the person's first panel venue and contest, in one row always: the
+# presence table is outer-joined to a one-row source, so the device's first heartbeat gets the row too.
+_FIRST_PANEL_VENUE = (
+    select(t_panel.c.venue_id).where(t_panel.c.person_id == _person_id).order_by(t_panel.c.id).limit(1)
+)
+_one_row = select(literal_column("1").label("one")).subquery("one_row")
+_HEARTBEAT_CONTEXT = (
+    select(
+        _FIRST_PANEL_VENUE.scalar_subquery().label("venue_id"),
+        select(t_person.c.contest_id).where(t_person.c.id == _person_id).scalar_subquery().label("contest_id"),
+        t_presence.c.id, t_presence.c.online, t_presence.c.queued, t_presence.c.last_seen_at,
+    )
+    .select_from(_one_row.outerjoin(t_presence, and_(t_presence.c.account_id == _account_id,
+                                                     t_presence.c.device_id == bindparam("device_id", type_=String))))
+)
+_INSERT_PRESENCE = insert(t_presence)
+_UPDATE_PRESENCE = update(t_presence).where(t_presence.c.id == bindparam("presence_id", type_=Integer))
+
+# The judge's state: the person's contest, whether they have initial-review assignments, and their panel seats
+# (one row per seat; one row with a NULL seat without any).
+_STATE_SEATS = (
+    select(t_contest.c.id.label("contest_id"), t_contest.c.name.label("contest_name"),
+           exists().where(t_review.c.person_id == _person_id).label("reviews"), t_panel.c.is_chief,
+           t_venue.c.id.label("venue_id"), t_venue.c.code, t_venue.c.name, t_venue.c.current_entry_id)
+    .select_from(t_person.outerjoin(t_contest, t_contest.c.id == t_person.c.contest_id)
+                 .outerjoin(t_panel, t_panel.c.person_id == t_person.c.id)
+                 .outerjoin(t_venue, t_venue.c.id == t_panel.c.venue_id))
+    .where(t_person.c.id == _person_id)
+    .order_by(t_venue.c.position)
+)
+
+
+def _state_entries(kind: StageKind) -> Select[*tuple[Any, ...]]:
+    """The entries a person scores in one stage, each with its topic type, conflict flag, the person's own sheet
+    and its current version, and the rubric it is scored against (the sheet's, else the topic type's).
+
+    Only this person's sheets are joined: other judges' values never leave the database here."""
+    entries = (
+        select(
+            t_entry.c.id, t_entry.c.code, t_entry.c.title, t_entry.c.team, t_entry.c.organization,
+            t_entry.c.circle_type, t_entry.c.venue_id, t_entry.c.running_order, t_entry.c.status,
+            t_entry.c.report_url, t_topic.c.name_zh, t_topic.c.name_en,
+            exists().where(t_conflict.c.person_id == _person_id,
+                           or_(t_conflict.c.entry_id == t_entry.c.id,
+                               and_(t_conflict.c.organization == t_entry.c.organization,
+                                    t_conflict.c.organization != ""))).label("conflicted"),
+            t_sheet.c.id.label("sheet_id"), t_sheet.c.locked,
+            func.coalesce(t_sheet.c.rubric_id, _NEW_SHEET_RUBRIC).label("rubric_id"),
+            t_version.c.version, t_version.c["values"].label("vals"), t_version.c.comment,
+            t_version.c.created_at, t_version.c.client_submission_id,
+        )
+        .select_from(
+            t_entry
+            .outerjoin(t_topic, and_(t_topic.c.id == t_entry.c.topic_type_id,
+                                     t_topic.c.contest_id == t_entry.c.contest_id))
+            .outerjoin(t_stage, and_(t_stage.c.contest_id == t_entry.c.contest_id, t_stage.c.kind == kind))
+            .outerjoin(t_sheet, and_(t_sheet.c.stage_id == t_stage.c.id, t_sheet.c.entry_id == t_entry.c.id,
+                                     t_sheet.c.person_id == _person_id))
+            .outerjoin(t_version, and_(t_version.c.sheet_id == t_sheet.c.id, t_version.c.is_current))
+        )
+    )
+    if kind == "onsite":
+        return (entries.where(t_entry.c.venue_id.in_(select(t_panel.c.venue_id)
+                                                     .where(t_panel.c.person_id == _person_id)))
+                .order_by(t_entry.c.venue_id, t_entry.c.running_order, t_entry.c.id))
+    return (entries.join(t_review, t_review.c.entry_id == t_entry.c.id).where(t_review.c.person_id == _person_id)
+            .order_by(t_entry.c.code))
+
+
+_STATE_PANEL_ENTRIES = _state_entries("onsite")
+_STATE_REVIEW_ENTRIES = _state_entries("initial")
+_STATE_RUBRICS = (
+    select(t_rubric.c.id.label("rubric_id"), t_rubric.c.name, t_rubric.c.frozen_at, t_item.c.key,
+           t_item.c.label_zh, t_item.c.label_en, t_item.c.max_points, t_item.c.step, t_item.c.position)
+    .select_from(t_rubric.outerjoin(t_item, t_item.c.rubric_id == t_rubric.c.id))
+    .where(t_rubric.c.id.in_(bindparam("rubric_ids", expanding=True)))
+    .order_by(t_rubric.c.id, t_item.c.position, t_item.c.id)
+)
+
+
+def _lines(rows: Iterable[AnyRow]) -> list[RubricLine]:
+    """The rubric items of rows that carry them (an outer join gives one item-less row for an empty rubric)."""
+    return [RubricLine(r.key, r.label_zh, r.label_en, r.max_points, r.step, r.position)
+            for r in rows if r.key is not None]
+
+
+def _points_total(values: Mapping[str, Any]) -> str:
+    return fmt(sum((Decimal(v) for v in values.values()), Decimal(0)))
+
+
+# --------------------------------------------------------------------------------------------------
 # Who may score what
 # --------------------------------------------------------------------------------------------------
 async def conflict_for(session: AsyncSession, person_id: int, entry: Entry) -> Conflict | None:
@@ -385,26 +615,21 @@ async def conflict_for(session: AsyncSession, person_id: int, entry: Entry) -> C
     )).scalar_one_or_none()
 
 
-async def check_may_score(session: AsyncSession, person_id: int, entry: Entry, stage: str) -> None:
+def check_may_score(ctx: AnyRow, stage: str) -> None:
+    """Refuse unless the person may score the entry in this stage (``ctx``: a row of ``_SUBMIT_CONTEXT``)."""
     if stage == "onsite":
-        member = (await session.execute(select(PanelMember.id).where(
-            PanelMember.person_id == person_id, PanelMember.venue_id == entry.venue_id))).first()
-        if entry.venue_id is None or member is None:
-            raise refuse("not_your_venue", f"Entry {entry.code} is not presented in your venue; you can only score "
-                         "entries of the panel you sit on.", 403, entry_id=entry.id, venue_id=entry.venue_id)
-    else:
-        assigned = (await session.execute(select(ReviewerAssignment.id).where(
-            ReviewerAssignment.person_id == person_id, ReviewerAssignment.entry_id == entry.id))).first()
-        if assigned is None:
-            raise refuse("not_assigned", f"Entry {entry.code} is not assigned to you for initial review.", 403,
-                         entry_id=entry.id)
-    conflict = await conflict_for(session, person_id, entry)
-    if conflict is not None:
-        raise refuse("conflicted", f"You are recused (回避) from entry {entry.code}: {conflict.reason}. "
-                     "Your score would not count; please do not score it.", 403, entry_id=entry.id)
-    if entry.status in NOT_SCORABLE:
-        raise refuse("entry_not_scorable", f"Entry {entry.code} is marked {entry.status}; it is not scored.", 409,
-                     entry_id=entry.id, status=entry.status)
+        if ctx.venue_id is None or not ctx.member:
+            raise refuse("not_your_venue", f"Entry {ctx.code} is not presented in your venue; you can only score "
+                         "entries of the panel you sit on.", 403, entry_id=ctx.id, venue_id=ctx.venue_id)
+    elif not ctx.assigned:
+        raise refuse("not_assigned", f"Entry {ctx.code} is not assigned to you for initial review.", 403,
+                     entry_id=ctx.id)
+    if ctx.conflict_reason is not None:
+        raise refuse("conflicted", f"You are recused (回避) from entry {ctx.code}: {ctx.conflict_reason}. "
+                     "Your score would not count; please do not score it.", 403, entry_id=ctx.id)
+    if ctx.status in NOT_SCORABLE:
+        raise refuse("entry_not_scorable", f"Entry {ctx.code} is marked {ctx.status}; it is not scored.", 409,
+                     entry_id=ctx.id, status=ctx.status)
 
 
 async def _stage(session: AsyncSession, contest_id: int, kind: str) -> Stage:
@@ -413,11 +638,6 @@ async def _stage(session: AsyncSession, contest_id: int, kind: str) -> Stage:
     if stage is None:
         raise refuse("no_stage", f"This contest has no {kind} stage.", 404)
     return stage
-
-
-async def _rubric(session: AsyncSession, rubric_id: int) -> Rubric:
-    return (await session.execute(
-        select(Rubric).options(selectinload(Rubric.items)).where(Rubric.id == rubric_id))).scalar_one()
 
 
 async def _rubric_for(session: AsyncSession, entry: Entry, stage: Stage) -> Rubric:
@@ -434,16 +654,12 @@ async def _rubric_for(session: AsyncSession, entry: Entry, stage: Stage) -> Rubr
 # Submit
 # --------------------------------------------------------------------------------------------------
 async def _existing_receipt(session: AsyncSession, cid: str) -> tuple[Receipt, int] | None:
-    row = (await session.execute(
-        select(SheetVersion, ScoreSheet, Stage.kind)
-        .join(ScoreSheet, ScoreSheet.id == SheetVersion.sheet_id).join(Stage, Stage.id == ScoreSheet.stage_id)
-        .where(SheetVersion.client_submission_id == cid))).first()
+    row = (await session.execute(_RECEIPT, {"cid": cid})).first()
     if row is None:
         return None
-    version, sheet, kind = row
-    receipt = Receipt(cid, sheet.id, sheet.entry_id, kind, version.version,
-                      fmt(sum((Decimal(v) for v in version.values.values()), Decimal(0))), _utc(version.created_at))
-    return receipt, sheet.person_id
+    receipt = Receipt(cid, row.sheet_id, row.entry_id, row.kind, row.version, _points_total(row.vals),
+                      _utc(row.created_at))
+    return receipt, row.person_id
 
 
 async def submit(db: Database, app: Any, p: Principal, data: SubmitIn, *, ip: str) -> tuple[Receipt, bool]:
@@ -455,6 +671,10 @@ async def submit(db: Database, app: Any, p: Principal, data: SubmitIn, *, ip: st
         raise refuse("not_a_judge", "This account is not a judge or reviewer; open your own login link.", 403)
     person_id = p.person_id
     cid = data.client_submission_id.lower()
+    # On SQLite write transactions are serialized (BEGIN IMMEDIATE, across processes too): what the first read of
+    # the transaction sees cannot change before commit. On PostgreSQL the sheet row is locked (FOR UPDATE) and
+    # re-read after the lock, as two devices may submit to the same sheet at once.
+    serialized = db.is_sqlite
 
     def replay(existing: tuple[Receipt, int]) -> tuple[Receipt, bool]:
         receipt, owner = existing
@@ -463,6 +683,11 @@ async def submit(db: Database, app: Any, p: Principal, data: SubmitIn, *, ip: st
                          "the tablet must make a new id for every submission.", 409)
         return receipt, False
 
+    async def stored_receipt(session: AsyncSession) -> tuple[Receipt, bool]:
+        existing = await _existing_receipt(session, cid)
+        assert existing is not None
+        return replay(existing)
+
     # Most replays (a tablet retrying after a lost answer) are answered from a read, without the writer lock.
     async with db.read() as session:
         existing = await _existing_receipt(session, cid)
@@ -470,64 +695,71 @@ async def submit(db: Database, app: Any, p: Principal, data: SubmitIn, *, ip: st
         return replay(existing)
 
     async def tx(session: AsyncSession) -> tuple[Receipt, bool]:
-        existing = await _existing_receipt(session, cid)
-        if existing is not None:  # it landed meanwhile (a racing copy of the same submission)
-            return replay(existing)
-        entry = await session.get(Entry, data.entry_id)
-        if entry is None:
+        rows = (await session.execute(_SUBMIT_CONTEXT, {
+            "entry_id": data.entry_id, "person_id": person_id, "kind": data.stage, "cid": cid})).all()
+        if not rows:
+            if await _existing_receipt(session, cid) is not None:
+                return await stored_receipt(session)
             raise refuse("entry_not_found", f"There is no entry {data.entry_id}.", 404)
-        await check_may_score(session, person_id, entry, data.stage)
-        stage = await _stage(session, entry.contest_id, data.stage)
-        sheet = (await session.execute(
-            select(ScoreSheet).where(ScoreSheet.stage_id == stage.id, ScoreSheet.entry_id == entry.id,
-                                     ScoreSheet.person_id == person_id).with_for_update())).scalar_one_or_none()
-        if sheet is None:
-            rubric = await _rubric_for(session, entry, stage)
-            sheet = ScoreSheet(stage_id=stage.id, entry_id=entry.id, person_id=person_id, rubric_id=rubric.id)
-            session.add(sheet)
-            await session.flush()
+        ctx = rows[0]
+        if ctx.stored is not None:  # it landed meanwhile (a racing copy of the same submission)
+            return await stored_receipt(session)
+        check_may_score(ctx, data.stage)
+        if ctx.stage_id is None:
+            raise refuse("no_stage", f"This contest has no {data.stage} stage.", 404)
+        items = _lines(rows)
+        sheet_id: int | None = ctx.sheet_id
+        current_version = latest_version = 0
+        if sheet_id is None:
+            if ctx.rubric_id is None or not items:
+                raise refuse("no_rubric", f"No score sheet is set up for entry {ctx.code} in this stage; tell the "
+                             "staff.", 409, entry_id=ctx.id)
+            sheet_id = (await session.execute(_INSERT_SHEET, {
+                "stage_id": ctx.stage_id, "entry_id": ctx.id, "person_id": person_id,
+                "rubric_id": ctx.rubric_id})).scalar_one()
+            locked = False
         else:
-            rubric = await _rubric(session, sheet.rubric_id)
-        versions = list((await session.execute(
-            select(SheetVersion).where(SheetVersion.sheet_id == sheet.id))).scalars())
-        if any(v.client_submission_id == cid for v in versions):
-            # A racing copy of this submission committed between the check above and the sheet lock.
-            existing = await _existing_receipt(session, cid)
-            assert existing is not None
-            return replay(existing)
-        if sheet.locked:
-            raise refuse("sheet_locked", f"Your sheet for entry {entry.code} is locked by the chief judge; ask the "
-                         "chief judge to reopen it if it needs a correction.", 423, sheet_id=sheet.id)
-        current = next((v for v in versions if v.is_current), None)
-        current_version = current.version if current else 0
+            locked, current, latest = ctx.locked, ctx.current_version, ctx.latest_version
+            if not serialized:
+                # PostgreSQL: lock the sheet, then read its flag and versions again after the lock (a concurrent
+                # submission to this sheet may have committed a version meanwhile).
+                locked = (await session.execute(_LOCK_SHEET, {"sheet_id": sheet_id})).scalar_one()
+                current, latest, stored = (await session.execute(
+                    _SHEET_VERSIONS, {"sheet_id": sheet_id, "cid": cid})).one()
+                if stored:
+                    # A racing copy of this submission committed between the check above and the sheet lock.
+                    return await stored_receipt(session)
+            current_version, latest_version = current or 0, latest or 0
+        if locked:
+            raise refuse("sheet_locked", f"Your sheet for entry {ctx.code} is locked by the chief judge; ask the "
+                         "chief judge to reopen it if it needs a correction.", 423, sheet_id=sheet_id)
         if (data.base_version or 0) != current_version:
-            raise refuse("stale_version", f"Your sheet for entry {entry.code} was changed on another device or "
+            raise refuse("stale_version", f"Your sheet for entry {ctx.code} was changed on another device or "
                          f"submission (now version {current_version}); reload it, check the scores and submit "
-                         "again.", 409, sheet_id=sheet.id, current_version=current_version,
+                         "again.", 409, sheet_id=sheet_id, current_version=current_version,
                          base_version=data.base_version or 0)
-        values, total = SheetRubric(list(rubric.items)).check(data.values)
+        values, total = SheetRubric(items).check(data.values)
         now = utcnow()
-        if current is not None:
-            current.is_current = False
-            await session.flush()  # the partial unique index allows one current version at a time
-        version = max((v.version for v in versions), default=0) + 1
-        session.add(SheetVersion(
-            sheet_id=sheet.id, version=version, client_submission_id=cid, base_version=data.base_version,
-            values=values, total=total, comment=data.comment.strip(), device_id=data.device_id, ip=ip,
-            account_id=p.account_id, created_at=now, is_current=True, source="tablet",
-        ))
-        if rubric.frozen_at is None:
-            rubric.frozen_at = now
-            record(session, p, "rubric.freeze", contest_id=entry.contest_id, entry_id=entry.id,
-                   target=f"rubric:{rubric.id}", reason="first accepted score", ip=ip)
-        await session.flush()
-        await outdate_finals(session, entry.contest_id, entry.id,
-                             f"sheet {sheet.id} version {version} submitted after finalization")
+        if current_version:
+            # the partial unique index allows one current version at a time
+            await session.execute(_UNSET_CURRENT, {"of_sheet": sheet_id})
+        version = latest_version + 1
+        await session.execute(_INSERT_VERSION, {
+            "sheet_id": sheet_id, "version": version, "client_submission_id": cid, "base_version": data.base_version,
+            "values": values, "total": total, "comment": data.comment.strip(), "device_id": data.device_id,
+            "ip": ip, "account_id": p.account_id, "created_at": now, "is_current": True, "source": "tablet",
+        })
+        if ctx.frozen_at is None:
+            await session.execute(_FREEZE_RUBRIC, {"rubric_id": ctx.rubric_id, "now": now})
+            record(session, p, "rubric.freeze", contest_id=ctx.contest_id, entry_id=ctx.id,
+                   target=f"rubric:{ctx.rubric_id}", reason="first accepted score", ip=ip)
+        await outdate_finals(session, ctx.contest_id, ctx.id,
+                             f"sheet {sheet_id} version {version} submitted after finalization")
         await append_event(session, "sheet.submitted",
-                           {"entry_id": entry.id, "venue_id": entry.venue_id, "person_id": person_id,
+                           {"entry_id": ctx.id, "venue_id": ctx.venue_id, "person_id": person_id,
                             "version": version, "stage": data.stage},
-                           contest_id=entry.contest_id, venue_id=entry.venue_id if data.stage == "onsite" else None)
-        return Receipt(cid, sheet.id, entry.id, data.stage, version, fmt(total), _utc(now)), True
+                           contest_id=ctx.contest_id, venue_id=ctx.venue_id if data.stage == "onsite" else None)
+        return Receipt(cid, sheet_id, ctx.id, data.stage, version, fmt(total), _utc(now)), True
 
     result = await write_with_retry(db, tx)
     if result[1]:
@@ -538,78 +770,53 @@ async def submit(db: Database, app: Any, p: Principal, data: SubmitIn, *, ip: st
 # --------------------------------------------------------------------------------------------------
 # The judge's state (what the tablet polls)
 # --------------------------------------------------------------------------------------------------
-def _own_sheet(sheet: ScoreSheet, current: SheetVersion | None) -> OwnSheet:
-    if current is None:
-        return OwnSheet(sheet.id, 0, sheet.locked, {}, None, "", None, None)
-    return OwnSheet(sheet.id, current.version, sheet.locked, dict(current.values),
-                    fmt(sum((Decimal(v) for v in current.values.values()), Decimal(0))), current.comment,
-                    _utc(current.created_at), current.client_submission_id)
+def _own_sheet(row: AnyRow) -> OwnSheet:
+    """The person's sheet from a row of ``_state_entries`` (the sheet and its current version, if any)."""
+    if row.version is None:
+        return OwnSheet(row.sheet_id, 0, row.locked, {}, None, "", None, None)
+    return OwnSheet(row.sheet_id, row.version, row.locked, dict(row.vals), _points_total(row.vals), row.comment,
+                    _utc(row.created_at), row.client_submission_id)
 
 
 async def judge_state(session: AsyncSession, p: Principal) -> JudgeState:
     venues: list[VenueState] = []
-    pairs: list[tuple[Entry, str]] = []
-    contest: Contest | None = None
+    pairs: list[tuple[AnyRow, str]] = []
+    contest_id: int | None = None
+    contest_name = ""
     if p.person_id is not None:
-        person = await session.get(Person, p.person_id)
-        contest = await session.get(Contest, person.contest_id) if person else None
-        members = (await session.execute(
-            select(PanelMember, Venue).join(Venue, Venue.id == PanelMember.venue_id)
-            .where(PanelMember.person_id == p.person_id).order_by(Venue.position))).all()
-        venues = [VenueState(v.id, v.code, v.name, m.is_chief, v.current_entry_id) for m, v in members]
+        params = {"person_id": p.person_id}
+        seats = (await session.execute(_STATE_SEATS, params)).all()
+        if seats:
+            contest_id, contest_name = seats[0].contest_id, seats[0].contest_name or ""
+        venues = [VenueState(s.venue_id, s.code, s.name, s.is_chief, s.current_entry_id)
+                  for s in seats if s.venue_id is not None]
         if venues:
-            panel = (await session.execute(
-                select(Entry).where(Entry.venue_id.in_([v.id for v in venues]))
-                .order_by(Entry.venue_id, Entry.running_order, Entry.id))).scalars()
-            pairs += [(e, "onsite") for e in panel]
-        review = (await session.execute(
-            select(Entry).join(ReviewerAssignment, ReviewerAssignment.entry_id == Entry.id)
-            .where(ReviewerAssignment.person_id == p.person_id).order_by(Entry.code))).scalars()
-        pairs += [(e, "initial") for e in review]
+            pairs += [(e, "onsite") for e in (await session.execute(_STATE_PANEL_ENTRIES, params))]
+        if seats and seats[0].reviews:
+            pairs += [(e, "initial") for e in (await session.execute(_STATE_REVIEW_ENTRIES, params))]
     if not pairs:
-        return JudgeState(p.account_id, p.display_name, p.person_id, contest.id if contest else None,
-                          contest.name if contest else "", venues, [], [], _utc(utcnow()))
-    contest_ids = {e.contest_id for e, _ in pairs}
-    conflicts = (await session.execute(select(Conflict).where(Conflict.person_id == p.person_id))).scalars().all()
-    by_entry = {c.entry_id for c in conflicts if c.entry_id is not None}
-    by_org = {c.organization for c in conflicts if c.organization}
-    stages = {(s.contest_id, s.kind): s for s in (await session.execute(
-        select(Stage).where(Stage.contest_id.in_(contest_ids)))).scalars()}
-    topic_types = {t.id: t for t in (await session.execute(
-        select(TopicType).where(TopicType.contest_id.in_(contest_ids)))).scalars()}
-    rubrics = {(r.topic_type_id, r.stage_id): r for r in (await session.execute(
-        select(Rubric).options(selectinload(Rubric.items))
-        .where(Rubric.topic_type_id.in_(list(topic_types))))).scalars()}
-    # Only this person's sheets are read: other judges' values never leave the database here.
-    sheets = {(s.stage_id, s.entry_id): s for s in (await session.execute(
-        select(ScoreSheet).where(ScoreSheet.person_id == p.person_id))).scalars()}
-    currents = {v.sheet_id: v for v in (await session.execute(
-        select(SheetVersion).where(SheetVersion.sheet_id.in_([s.id for s in sheets.values()]),
-                                   SheetVersion.is_current))).scalars()} if sheets else {}
+        return JudgeState(p.account_id, p.display_name, p.person_id, contest_id, contest_name, venues, [], [],
+                          _utc(utcnow()))
     entries: list[EntryState] = []
-    used_rubrics: dict[int, Rubric] = {}
-    for entry, kind in pairs:
-        conflicted = entry.id in by_entry or entry.organization in by_org
-        stage = stages.get((entry.contest_id, kind))
-        sheet = sheets.get((stage.id, entry.id)) if stage else None
-        rubric = None
-        if sheet is not None:
-            rubric = next((r for r in rubrics.values() if r.id == sheet.rubric_id), None)
-        elif stage is not None:
-            rubric = rubrics.get((entry.topic_type_id, stage.id))
-        if rubric is not None and not conflicted:
-            used_rubrics[rubric.id] = rubric
-        tt = topic_types.get(entry.topic_type_id)
+    used: list[int] = []  # rubric ids in the order the entries first use them
+    for e, kind in pairs:
+        rubric_id = None if e.conflicted else e.rubric_id
+        if rubric_id is not None and rubric_id not in used:
+            used.append(rubric_id)
         entries.append(EntryState(
-            entry.id, entry.code, entry.title, entry.team, entry.organization, entry.circle_type,
-            tt.name_zh if tt else "", tt.name_en if tt else "", kind, entry.venue_id, entry.running_order,
-            entry.status, conflicted, rubric.id if rubric is not None and not conflicted else None,
-            entry.report_url if kind == "initial" else "",
-            _own_sheet(sheet, currents.get(sheet.id)) if sheet is not None and not conflicted else None,
+            e.id, e.code, e.title, e.team, e.organization, e.circle_type, e.name_zh or "", e.name_en or "", kind,
+            e.venue_id, e.running_order, e.status, e.conflicted, rubric_id, e.report_url if kind == "initial" else "",
+            _own_sheet(e) if e.sheet_id is not None and not e.conflicted else None,
         ))
-    return JudgeState(p.account_id, p.display_name, p.person_id, contest.id if contest else None,
-                      contest.name if contest else "", venues, entries,
-                      [rubric_out(r) for r in used_rubrics.values()], _utc(utcnow()))
+    rubrics: list[RubricOut] = []
+    if used:
+        by_rubric: dict[int, list[AnyRow]] = {}
+        for row in (await session.execute(_STATE_RUBRICS, {"rubric_ids": used})):
+            by_rubric.setdefault(row.rubric_id, []).append(row)
+        rubrics = [rubric_out(rid, rows[0].name, rows[0].frozen_at is not None, _lines(rows))
+                   for rid in used if (rows := by_rubric.get(rid))]
+    return JudgeState(p.account_id, p.display_name, p.person_id, contest_id, contest_name, venues, entries, rubrics,
+                      _utc(utcnow()))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -651,9 +858,7 @@ async def sheet_history(session: AsyncSession, p: Principal, sheet_id: int) -> S
 async def _panel_venue(session: AsyncSession, person_id: int | None) -> int | None:
     if person_id is None:
         return None
-    row = (await session.execute(
-        select(PanelMember.venue_id).where(PanelMember.person_id == person_id).order_by(PanelMember.id).limit(1)
-    )).first()
+    row = (await session.execute(_FIRST_PANEL_VENUE, {"person_id": person_id})).first()
     return int(row[0]) if row else None
 
 
@@ -663,23 +868,22 @@ async def heartbeat(db: Database, app: Any, p: Principal, data: HeartbeatIn) -> 
 
     async def tx(session: AsyncSession) -> bool:
         now = utcnow()
-        venue_id = await _panel_venue(session, p.person_id)
-        row = (await session.execute(select(Presence).where(
-            Presence.account_id == p.account_id, Presence.device_id == data.device_id))).scalar_one_or_none()
-        changed = row is None or row.online != data.online or row.queued != data.queued or \
+        row = (await session.execute(_HEARTBEAT_CONTEXT, {
+            "person_id": p.person_id, "account_id": p.account_id, "device_id": data.device_id})).one()
+        changed = row.id is None or row.online != data.online or row.queued != data.queued or \
             _utc(row.last_seen_at) < now - PRESENCE_EVENT_EVERY
-        if row is None:
-            row = Presence(account_id=p.account_id, device_id=data.device_id)
-            session.add(row)
-        row.venue_id, row.app_version, row.queued, row.online, row.last_seen_at = (
-            venue_id, data.app_version, data.queued, data.online, now)
-        await session.flush()
+        values = {"venue_id": row.venue_id, "app_version": data.app_version, "queued": data.queued,
+                  "online": data.online, "last_seen_at": now}
+        if row.id is None:
+            await session.execute(_INSERT_PRESENCE, {"account_id": p.account_id, "device_id": data.device_id,
+                                                     **values})
+        else:
+            await session.execute(_UPDATE_PRESENCE, {"presence_id": row.id, **values})
         if changed:
-            person = await session.get(Person, p.person_id) if p.person_id else None
             await append_event(session, "presence",
                                {"account_id": p.account_id, "person_id": p.person_id, "device_id": data.device_id,
-                                "venue_id": venue_id, "online": data.online, "queued": data.queued},
-                               contest_id=person.contest_id if person else None, venue_id=venue_id)
+                                "venue_id": row.venue_id, "online": data.online, "queued": data.queued},
+                               contest_id=row.contest_id, venue_id=row.venue_id)
         return changed
 
     if await write_with_retry(db, tx):
