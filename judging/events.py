@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from judging.db.base import utcnow
 from judging.db.models import Event, EventCounter
 
 NOTIFY_CHANNEL = "podium_events"
@@ -24,15 +25,20 @@ async def ensure_counter(session: AsyncSession) -> None:
         await session.execute(insert(EventCounter).values(id=1, last_seq=0))
 
 
+_NEXT_SEQ = (
+    update(EventCounter.__table__).where(EventCounter.__table__.c.id == 1)
+    .values(last_seq=EventCounter.__table__.c.last_seq + 1).returning(EventCounter.__table__.c.last_seq)
+)
+_INSERT_EVENT = insert(Event.__table__)
+"""Built once: every submission, heartbeat change and stage move writes an event."""
+
+
 async def append_event(
     session: AsyncSession, kind: str, payload: dict[str, Any], *,
     contest_id: int | None = None, venue_id: int | None = None,
-) -> Event:
-    result = await session.execute(
-        update(EventCounter).where(EventCounter.id == 1)
-        .values(last_seq=EventCounter.last_seq + 1).returning(EventCounter.last_seq)
-    )
-    seq = result.scalar_one_or_none()
+) -> int:
+    """Append one event to the log in the caller's transaction; returns its seq."""
+    seq = (await session.execute(_NEXT_SEQ)).scalar_one_or_none()
     if seq is None:
         await ensure_counter(session)
         return await append_event(session, kind, payload, contest_id=contest_id, venue_id=venue_id)
@@ -41,10 +47,9 @@ async def append_event(
         if session.info.get("podium_notified") != tx:
             await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
             session.info["podium_notified"] = tx
-    event = Event(seq=seq, kind=kind, payload=payload, contest_id=contest_id, venue_id=venue_id)
-    session.add(event)
-    await session.flush()
-    return event
+    await session.execute(_INSERT_EVENT, {"seq": seq, "kind": kind, "payload": payload, "contest_id": contest_id,
+                                          "venue_id": venue_id, "created_at": utcnow()})
+    return int(seq)
 
 
 def after_commit(app: Any) -> None:

@@ -508,9 +508,9 @@ _UNSET_CURRENT = (
     update(t_version).where(t_version.c.sheet_id == bindparam("of_sheet", type_=Integer), t_version.c.is_current)
     .values(is_current=False)
 )
-_FREEZE_RUBRIC = (
-    update(t_rubric).where(t_rubric.c.id == bindparam("rubric_id", type_=Integer))
-    .values(frozen_at=bindparam("now", type_=t_rubric.c.frozen_at.type))
+_FREEZE_RUBRIC = (  # only the first transaction to freeze it does (and audits it): two first scores may race
+    update(t_rubric).where(t_rubric.c.id == bindparam("rubric_id", type_=Integer), t_rubric.c.frozen_at.is_(None))
+    .values(frozen_at=bindparam("now", type_=t_rubric.c.frozen_at.type)).returning(t_rubric.c.id)
 )
 
 # The device's presence row (if any) with the person's first panel venue and contest, in one row always: the
@@ -749,8 +749,8 @@ async def submit(db: Database, app: Any, p: Principal, data: SubmitIn, *, ip: st
             "values": values, "total": total, "comment": data.comment.strip(), "device_id": data.device_id,
             "ip": ip, "account_id": p.account_id, "created_at": now, "is_current": True, "source": "tablet",
         })
-        if ctx.frozen_at is None:
-            await session.execute(_FREEZE_RUBRIC, {"rubric_id": ctx.rubric_id, "now": now})
+        if ctx.frozen_at is None and (await session.execute(
+                _FREEZE_RUBRIC, {"rubric_id": ctx.rubric_id, "now": now})).first() is not None:
             record(session, p, "rubric.freeze", contest_id=ctx.contest_id, entry_id=ctx.id,
                    target=f"rubric:{ctx.rubric_id}", reason="first accepted score", ip=ip)
         await outdate_finals(session, ctx.contest_id, ctx.id,

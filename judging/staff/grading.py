@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import scoring
@@ -518,15 +518,18 @@ async def refresh_outdated(session: AsyncSession, contest_id: int) -> list[Grade
     return changed
 
 
+_OUTDATE = (
+    update(GradeRun.__table__).where(GradeRun.__table__.c.contest_id == bindparam("of_contest"),
+                                     GradeRun.__table__.c.status == "final")
+    .values(status="outdated", outdated_at=bindparam("now", type_=GradeRun.__table__.c.outdated_at.type))
+    .returning(GradeRun.__table__.c.id)
+)
+
+
 async def outdate_finals(session: AsyncSession, contest_id: int, entry_id: int | None, why: str) -> int:
     """A score changed after finalization: mark the contest's final grade lists outdated in the same
-    transaction (never recomputed silently). Cheap enough for every submission: one indexed UPDATE."""
-    from sqlalchemy import update
-
-    result = await session.execute(
-        update(GradeRun).where(GradeRun.contest_id == contest_id, GradeRun.status == "final")
-        .values(status="outdated", outdated_at=utcnow()).returning(GradeRun.id)
-    )
+    transaction (never recomputed silently). Cheap enough for every submission: one indexed UPDATE, built once."""
+    result = await session.execute(_OUTDATE, {"of_contest": contest_id, "now": utcnow()})
     ids = [int(r) for r in result.scalars()]
     if ids:
         session.add(AuditLog(action="grades.outdated", contest_id=contest_id, entry_id=entry_id,

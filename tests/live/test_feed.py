@@ -293,7 +293,7 @@ def test_snapshot_cache_shares_one_build_per_log_head(settings: Any, demo: int) 
 
         try:
             first = await asyncio.gather(*(cache.get(f"board/{demo}", build) for _ in range(50)))
-            assert builds == 1 and all(r is first[0] for r in first)
+            assert builds == 1 and all(r[1] is first[0][1] for r in first)
             assert (await cache.get(f"board/{demo}", build))[1] is first[0][1] and builds == 1
             assert (await cache.get(f"venue/{demo}", build))[1] == {"build": 2}  # another feed: its own build
             async with db.write() as session:
