@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
@@ -41,6 +42,7 @@ from judging.observability import RequestIdMiddleware
 from judging.routes import routers
 from judging.settings import Settings
 from live.channels import make_channels_plugin
+from live.wire import RAW_SEND_KEY
 
 HERE = Path(__file__).parent
 log = logging.getLogger("podium")
@@ -75,7 +77,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             stores.get("login_attempts"), settings.login_max_failures, settings.login_window_seconds
         ),
     })
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *routers(),
             create_static_files_router(path="/static", directories=[HERE / "static"], include_in_schema=False),
@@ -102,3 +104,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_max_body_size=20 * 1024 * 1024,
         debug=settings.debug,
     )
+    keep_raw_send(app)
+    return app
+
+
+def keep_raw_send(app: Litestar) -> None:
+    """Websocket connections keep the server's own ASGI ``send`` in their scope, before the framework wraps it:
+    the live feeds write each event's pre-built frame straight to the transport (:mod:`live.wire`)."""
+    inner = app.asgi_handler
+
+    async def handler(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            scope[RAW_SEND_KEY] = send
+        await inner(scope, receive, send)
+
+    app.asgi_handler = handler

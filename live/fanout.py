@@ -25,19 +25,28 @@ from litestar.channels import ChannelsPlugin
 from litestar.types import WebSocketSendEvent
 
 from live.protocol import decode_header
+from live.wire import frame_bytes
 
 log = logging.getLogger("podium.live")
 
 Item = tuple[int, int, bytes]
 """(seq, prev, encoded message)."""
 
-Frame = WebSocketSendEvent
-"""The ASGI ``websocket.send`` message of one event, built once per event and shared by every socket."""
+
+class Frame:
+    """One event as sent to every socket, built once per event: the ASGI ``websocket.send`` message and the
+    websocket frame's bytes on the wire (for servers whose transport :mod:`live.wire` can write directly)."""
+
+    __slots__ = ("message", "wire")
+
+    def __init__(self, data: bytes) -> None:
+        self.message: WebSocketSendEvent = {"type": "websocket.send", "bytes": data, "text": None}
+        self.wire = frame_bytes(data)
 
 DEFAULT_MAX_QUEUE = 256
 
 
-def frame_of(data: bytes) -> Frame:
+def frame_of(data: bytes) -> WebSocketSendEvent:
     return {"type": "websocket.send", "bytes": data, "text": None}
 
 
@@ -109,7 +118,7 @@ class Listener:
     def push(self, item: Item, frame: Frame | None = None) -> None:
         if self.overflowed:
             return
-        if self.direct is not None and not self._items and self.direct(item, frame or frame_of(item[2])):
+        if self.direct is not None and not self._items and self.direct(item, frame or Frame(item[2])):
             return
         if len(self._items) >= self.max_queue:
             self.overflowed = True
@@ -143,6 +152,10 @@ class Hub:
         self._ready: dict[str, asyncio.Event] = {}
         self.received = 0
         """Messages received from the backend (once per message and process, not per listener)."""
+        self.wire_writes = 0
+        """Live events written to a socket's transport directly (:mod:`live.wire`)."""
+        self.asgi_writes = 0
+        """Live events written to a socket through the ASGI ``send`` (another server, or the queued path)."""
 
     async def join(self, channel: str) -> Listener:
         """A listener on ``channel``; returns once the channel subscription is live, so nothing published
@@ -168,7 +181,7 @@ class Hub:
     def deliver(self, channel: str, data: bytes) -> None:
         header = decode_header(data)
         item = (header.seq, header.prev, data)
-        frame = frame_of(data)
+        frame = Frame(data)
         self.received += 1
         for listener in tuple(self._listeners.get(channel, ())):
             try:

@@ -43,6 +43,7 @@ from live.protocol import (
     encode,
     now_ms,
 )
+from live.wire import RAW_SEND_KEY, raw_writer
 
 log = logging.getLogger("podium.live")
 
@@ -102,6 +103,8 @@ class FeedConnection:
         self.failed: BaseException | None = None
         """A direct write from the hub failed (the client left): the stream task ends the connection."""
         self._finishing: asyncio.Task[None] | None = None
+        self.raw = raw_writer(socket.scope.get(RAW_SEND_KEY))
+        """Writes a pre-framed event straight to the transport (uvicorn), or None: the ASGI path only."""
 
     # Sends are serialised per socket by ``_sending``: either the hub writes a live event synchronously
     # (``write_now``, the common case: no task wakes up per socket) or one of this connection's tasks awaits
@@ -136,10 +139,23 @@ class FeedConnection:
             return True  # a duplicate or late retry
         if prev > self.last:
             return False  # a gap: the stream task refills from the log first
+        if self.raw is not None:
+            try:
+                written = self.raw(frame.wire)
+            except Exception as exc:  # the client is gone: let the stream task end the connection
+                self.failed = exc
+                listener.poke()
+                return True
+            if written:
+                self.last = seq
+                self.hub.wire_writes += 1
+                return True
+            return False  # paused (a slow reader) or closing: the queued path applies back-pressure
         self._sending = True
         self.sending_since = time.monotonic()
+        self.hub.asgi_writes += 1
         try:
-            task = start_now(self.socket.send(frame))
+            task = start_now(self.socket.send(frame.message))
         except BaseException as exc:  # the client is gone: let the stream task end the connection
             self._done_sending()
             self.failed = exc

@@ -70,6 +70,10 @@ class Queues(msgspec.Struct):
     """The longest single socket queue (a socket over the limit is closed as too slow)."""
     received_from_channels: int
     """Messages this process received from the channels backend."""
+    wire_writes: int = 0
+    """Live events this process wrote straight to a socket's transport (one pre-built frame per event)."""
+    asgi_writes: int = 0
+    """Live events written through the ASGI send instead (another server, or a socket that was busy)."""
 
 
 class OpsStatus(msgspec.Struct):
@@ -118,7 +122,8 @@ def _queues(app: Any) -> Queues:
     if hub is None:
         return Queues(0, 0, 0)
     sizes = [len(listener) for group in dict(getattr(hub, "_listeners", {})).values() for listener in tuple(group)]
-    return Queues(sum(sizes), max(sizes, default=0), int(getattr(hub, "received", 0)))
+    return Queues(sum(sizes), max(sizes, default=0), int(getattr(hub, "received", 0)),
+                  int(getattr(hub, "wire_writes", 0)), int(getattr(hub, "asgi_writes", 0)))
 
 
 @get("/api/staff/status", summary="Operations status: connections, event lag, tablets, queues", tags=["staff"])

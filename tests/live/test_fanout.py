@@ -34,6 +34,7 @@ class FakeSocket:
     """An ASGI-level socket: ``send`` completes at once unless ``paused`` (a full transport buffer)."""
 
     def __init__(self) -> None:
+        self.scope: dict[str, Any] = {}  # no server protocol behind it: the ASGI path (live.wire finds none)
         self.sent: list[dict[str, Any]] = []
         self.paused = False
         self.resume = asyncio.Event()
