@@ -569,7 +569,7 @@ async def feed_lifespan(app: Litestar) -> AsyncIterator[None]:
     channels = app.plugins.get(ChannelsPlugin)
     wake = asyncio.Event()
     config = app.state.get("feed_config") or FeedConfig()
-    hub = Hub(channels, max_queue=config.max_queue)
+    hub = Hub(channels, max_queue=config.max_queue, coalesce_s=config.coalesce_s)
 
     async def on_sheets(entry_ids: list[int]) -> None:
         if await complete_entries(db, entry_ids):

@@ -103,7 +103,7 @@ def start_now(awaitable: Awaitable[None]) -> asyncio.Task[None] | None:
 class Listener:
     """One socket's inbox: a bounded deque plus a wake-up event, and an optional synchronous writer."""
 
-    __slots__ = ("_items", "_wake", "channel", "direct", "max_queue", "overflowed", "resume_from")
+    __slots__ = ("_items", "_wake", "channel", "direct", "direct_batch", "max_queue", "overflowed", "resume_from")
 
     def __init__(self, channel: str, max_queue: int) -> None:
         self.channel = channel
@@ -114,12 +114,33 @@ class Listener:
         self.resume_from: int | None = None
         self.direct: Callable[[Item, Frame], bool] | None = None
         """Set by the socket's handler: writes the item now and returns True, or returns False to queue it."""
+        self.direct_batch: Callable[[list[tuple[Item, Frame]]], int] | None = None
+        """Set by the socket's handler: writes a leading part of a batch now; returns how many it took."""
 
     def push(self, item: Item, frame: Frame | None = None) -> None:
         if self.overflowed:
             return
         if self.direct is not None and not self._items and self.direct(item, frame or Frame(item[2])):
             return
+        self._enqueue(item)
+
+    def push_batch(self, batch: list[tuple[Item, Frame]]) -> None:
+        """Several events at once (one write to the socket when it can take them now); the rest are queued."""
+        if self.overflowed:
+            return
+        taken = 0
+        if not self._items:
+            if self.direct_batch is not None:
+                taken = self.direct_batch(batch)
+            elif self.direct is not None:
+                while taken < len(batch) and self.direct(*batch[taken]):
+                    taken += 1
+        for item, _frame in batch[taken:]:
+            self._enqueue(item)
+            if self.overflowed:
+                return
+
+    def _enqueue(self, item: Item) -> None:
         if len(self._items) >= self.max_queue:
             self.overflowed = True
             self._items.clear()
@@ -144,9 +165,15 @@ class Listener:
 
 
 class Hub:
-    def __init__(self, channels: ChannelsPlugin, *, max_queue: int = DEFAULT_MAX_QUEUE) -> None:
+    def __init__(self, channels: ChannelsPlugin, *, max_queue: int = DEFAULT_MAX_QUEUE,
+                 coalesce_s: float | None = 0.0) -> None:
         self.channels = channels
         self.max_queue = max_queue
+        self.coalesce_s = coalesce_s
+        """Events of a channel arriving within this time go to each socket as one write (0: those arriving in
+        the same loop iteration, e.g. the events of one transaction; None: one write per event). A write is a
+        system call per socket, the main cost of a busy feed; the frames stay separate websocket messages."""
+        self._pending: dict[str, list[tuple[Item, Frame]]] = {}
         self._listeners: dict[str, set[Listener]] = {}
         self._pumps: dict[str, asyncio.Task[None]] = {}
         self._ready: dict[str, asyncio.Event] = {}
@@ -183,9 +210,30 @@ class Hub:
         item = (header.seq, header.prev, data)
         frame = Frame(data)
         self.received += 1
+        if self.coalesce_s is None:
+            for listener in tuple(self._listeners.get(channel, ())):
+                try:
+                    listener.push(item, frame)
+                except Exception:  # one broken socket must not stop the others
+                    log.exception("fan-out to a socket on %s failed", channel)
+            return
+        pending = self._pending.get(channel)
+        if pending is None:
+            pending = self._pending[channel] = []
+            loop = asyncio.get_running_loop()
+            if self.coalesce_s > 0:
+                loop.call_later(self.coalesce_s, self._flush, channel)
+            else:
+                loop.call_soon(self._flush, channel)
+        pending.append((item, frame))
+
+    def _flush(self, channel: str) -> None:
+        batch = self._pending.pop(channel, None)
+        if not batch:
+            return
         for listener in tuple(self._listeners.get(channel, ())):
             try:
-                listener.push(item, frame)
+                listener.push_batch(batch)
             except Exception:  # one broken socket must not stop the others
                 log.exception("fan-out to a socket on %s failed", channel)
 

@@ -76,6 +76,8 @@ class FeedConfig:
     """The publisher also polls the log this often (events written by other processes or the CLI)."""
     max_queue: int = 256
     """Messages a socket may fall behind before it is closed as slow."""
+    coalesce_s: float | None = 0.0
+    """Events of a feed arriving within this time are written to each socket at once (see ``Hub``)."""
 
 
 class _Close(Exception):
@@ -126,6 +128,41 @@ class FeedConnection:
         self.sending_since = 0.0
         self._finishing = None
         self._sent.set()
+
+    def write_batch(self, batch: list[tuple[Item, Frame]]) -> int:
+        """Write a leading run of ``batch`` (in order, no gap) to the transport in one write; returns how many
+        items were taken (written or already seen). Only with a raw writer; the rest goes to the queue."""
+        listener = self.listener
+        if self.raw is None or not self.idle or self._sending or self.failed is not None or listener is None \
+                or listener.resume_from is not None:
+            return 0
+        last = self.last
+        parts: list[bytes] = []
+        taken = skipped = 0
+        for (seq, prev, _data), frame in batch:
+            if seq <= last:
+                taken += 1
+                if not parts:
+                    skipped = taken
+                continue
+            if prev > last:
+                break  # a gap: the stream task refills from the log first
+            parts.append(frame.wire)
+            last = seq
+            taken += 1
+        if not parts:
+            return taken
+        try:
+            written = self.raw(parts[0] if len(parts) == 1 else b"".join(parts))
+        except Exception as exc:  # the client is gone: let the stream task end the connection
+            self.failed = exc
+            listener.poke()
+            return len(batch)
+        if not written:
+            return skipped  # paused or closing: the queued path applies back-pressure
+        self.last = last
+        self.hub.wire_writes += len(parts)
+        return taken
 
     def write_now(self, item: Item, frame: Frame) -> bool:
         """Called by the hub for each live event: write it to the socket now if this socket is idle and in sync.
@@ -193,6 +230,8 @@ class FeedConnection:
     async def run(self, since: int) -> None:
         listener = self.listener = await self.hub.join(self.source.channel)
         listener.direct = self.write_now
+        if self.raw is not None:
+            listener.direct_batch = self.write_batch
         try:
             await self.send(encode(Hello(feed=self.source.name, server_ms=now_ms(),
                                          heartbeat_s=self.config.heartbeat_s, window=self.config.window)))
@@ -219,6 +258,7 @@ class FeedConnection:
             pass
         finally:
             listener.direct = None
+            listener.direct_batch = None
             self.hub.leave(listener)
             if self._finishing is not None:
                 self._finishing.cancel()

@@ -14,6 +14,7 @@ import pytest
 from live.fanout import Hub, start_now
 from live.protocol import CLOSE_SLOW, Event, Leaderboard, TimerState, encode
 from live.server import FeedConfig, serve_feed
+from live.wire import RAW_SEND_KEY, frame_bytes
 
 
 class FakeSubscriber:
@@ -116,7 +117,7 @@ def test_start_now_runs_eagerly_and_finishes_suspended_work_in_a_task() -> None:
 
 def test_hub_writes_to_idle_sockets_synchronously_and_cuts_off_a_stalled_one() -> None:
     async def go() -> None:
-        hub = Hub(FakeChannels(), max_queue=4)  # type: ignore[arg-type]
+        hub = Hub(FakeChannels(), max_queue=4, coalesce_s=None)  # type: ignore[arg-type]
         config = FeedConfig(heartbeat_s=60, send_timeout_s=60, max_queue=4)
         fast1, fast2, slow = FakeSocket(), FakeSocket(), FakeSocket()
         tasks = [asyncio.create_task(serve_feed(s, hub, FakeSource(), 0, config))  # type: ignore[arg-type]
@@ -143,5 +144,72 @@ def test_hub_writes_to_idle_sockets_synchronously_and_cuts_off_a_stalled_one() -
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         assert hub.count("c") == 0
+
+    asyncio.run(go())
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def is_closing(self) -> bool:
+        return False
+
+
+class FakeServerProtocol:
+    """What live.wire looks for behind a server's ASGI send (uvicorn's websockets-sansio protocol)."""
+
+    def __init__(self) -> None:
+        from websockets.protocol import State
+
+        self.transport = FakeTransport()
+        self.conn = type("Conn", (), {"state": State.OPEN})()
+        self.writable = asyncio.Event()
+        self.writable.set()
+        self.close_sent = False
+
+    async def send(self, message: Any) -> None:  # pragma: no cover - the raw path bypasses it
+        raise AssertionError("not used")
+
+
+def test_events_of_one_iteration_reach_each_socket_in_one_write() -> None:
+    """A transaction's events (and any others arriving in the same loop iteration) are one transport write per
+    socket, still separate websocket frames in order; a paused transport gets them through the ASGI path."""
+    async def go() -> None:
+        hub = Hub(FakeChannels(), max_queue=16)  # type: ignore[arg-type]
+        config = FeedConfig(heartbeat_s=60, send_timeout_s=60, max_queue=16)
+        raw1, raw2, asgi = FakeSocket(), FakeSocket(), FakeSocket()
+        protos = [FakeServerProtocol(), FakeServerProtocol()]
+        raw1.scope[RAW_SEND_KEY], raw2.scope[RAW_SEND_KEY] = protos[0].send, protos[1].send
+        tasks = [asyncio.create_task(serve_feed(s, hub, FakeSource(), 0, config))  # type: ignore[arg-type]
+                 for s in (raw1, raw2, asgi)]
+        for _ in range(50):
+            await asyncio.sleep(0)
+        events = [event(seq) for seq in (1, 2, 3)]
+        for data in events:
+            hub.deliver("c", data)
+        assert all(p.transport.writes == [] for p in protos)  # nothing before the iteration ends
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        wire = b"".join(frame_bytes(d) for d in events)
+        assert [p.transport.writes for p in protos] == [[wire], [wire]]
+        assert [m["bytes"] for m in asgi.sent[3:]] == events  # no raw writer: the ASGI path, in order
+        assert hub.wire_writes == 6
+
+        protos[1].writable.clear()  # the client stopped reading: uvicorn paused the transport
+        hub.deliver("c", event(4))
+        hub.deliver("c", event(5))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert protos[0].transport.writes[-1] == frame_bytes(event(4)) + frame_bytes(event(5))
+        assert len(protos[1].transport.writes) == 1 and [m["bytes"] for m in raw2.sent[3:]] == [event(4), event(5)]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     asyncio.run(go())
