@@ -108,6 +108,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return app
 
 
+def serve_app() -> Litestar:
+    """The app as ``podium serve`` runs it, in every worker process: the JSON logs at the configured level
+    (worker processes do not inherit the parent's logging set-up), then :func:`create_app`."""
+    from judging.observability import configure_logging
+
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
 def keep_raw_send(app: Litestar) -> None:
     """Websocket connections keep the server's own ASGI ``send`` in their scope, before the framework wraps it:
     the live feeds write each event's pre-built frame straight to the transport (:mod:`live.wire`)."""

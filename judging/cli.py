@@ -187,7 +187,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ.update({"PODIUM_HOST": settings.host, "PODIUM_PORT": str(settings.port),
                        "PODIUM_WORKERS": str(settings.workers), "PODIUM_SECRET": settings.secret})
     uvicorn.run(
-        "judging.app:create_app", factory=True, host=settings.host, port=settings.port,
+        "judging.app:serve_app", factory=True, host=settings.host, port=settings.port,
         workers=settings.workers, ws="websockets-sansio",
         # uvloop and httptools (C event loop and HTTP parser) instead of asyncio's and h11's pure-Python ones:
         # a contest day on one core is CPU-bound in exactly that layer (docs/architecture.md, dependencies)

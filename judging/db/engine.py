@@ -14,11 +14,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Executable, Row, event
+from sqlalchemy import Executable, Row, event, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from judging.db import sqlite_inline
 from judging.settings import Settings
 
 WRITE_OPTION = "podium_write"
@@ -36,10 +37,10 @@ def retryable(exc: DBAPIError) -> bool:
     return getattr(orig, "sqlstate", None) in RETRY_SQLSTATES or getattr(orig, "pgcode", None) in RETRY_SQLSTATES
 
 
-def sqlite_pragmas(settings: Settings) -> tuple[str, ...]:
+def sqlite_pragmas(settings: Settings, *, busy_timeout_ms: int = 10000) -> tuple[str, ...]:
     return (
         "journal_mode=WAL",
-        "busy_timeout=10000",
+        f"busy_timeout={busy_timeout_ms}",
         "foreign_keys=ON",
         f"synchronous={settings.sqlite_synchronous.upper()}",
     )
@@ -51,8 +52,11 @@ def make_engine(settings: Settings, *, null_pool: bool = False) -> AsyncEngine:
     if null_pool:
         kwargs["poolclass"] = NullPool
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 10}, **kwargs)
-        pragmas = sqlite_pragmas(settings)
+        # Statements run on the event loop's thread (judging/db/sqlite_inline.py says why and how a lock held by
+        # another process is waited for without blocking the loop).
+        path = make_url(url).database or ""
+        engine = create_async_engine(url, async_creator=sqlite_inline.creator(path), **kwargs)
+        pragmas = sqlite_pragmas(settings, busy_timeout_ms=sqlite_inline.BUSY_SLICE_MS)
 
         # No isinstance() check on the connection: under aiosqlite it is an adapter, not sqlite3.Connection,
         # and such a check would silently skip the pragmas (tests/db/test_sqlite.py proves they apply).

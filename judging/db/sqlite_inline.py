@@ -1,0 +1,170 @@
+"""SQLite for the async engine without a thread per connection: statements run on the event loop's thread.
+
+SQLAlchemy's ``sqlite+aiosqlite`` dialect drives an aiosqlite connection, which runs every call (making a cursor,
+executing, fetching, closing it) in the connection's own thread and hands the result back through the event
+loop: four thread hand-offs per statement, each a wake-up of two threads and a fight for the GIL. On a contest
+day the single server process on one core spent more CPU on those hand-offs than on SQLite itself (profiled:
+bench/README.md "Contest day").
+
+This module is an aiosqlite look-alike (the subset the dialect uses) whose calls run the ``sqlite3`` call at
+once and return: the dialect, the pool, the pragmas and the ``BEGIN IMMEDIATE`` single-writer discipline stay as
+they are (judging/db/engine.py). A statement on this database takes microseconds; a commit's fsync
+(``synchronous=FULL``: nothing acknowledged is lost) blocks the loop for about as long as the disk takes, which
+on the machines we measured is well under a millisecond. What must not block the loop is waiting for a lock held
+by *another process* (a CLI command, a backup): the connection's own busy timeout is kept short
+(:data:`BUSY_SLICE_MS`) and a busy statement is retried here, asynchronously, until :data:`BUSY_TOTAL_S`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+BUSY_SLICE_MS = 20
+"""SQLite's own busy wait per attempt (blocks the loop at most this long)."""
+BUSY_TOTAL_S = 10.0
+"""Give up (``database is locked``) after this long, as the threaded driver's ``busy_timeout`` did."""
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    return exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) if hasattr(
+        exc, "sqlite_errorcode") else "locked" in str(exc) or "busy" in str(exc)
+
+
+async def _run(fn: Callable[..., T], *args: Any) -> T:
+    deadline = 0.0
+    delay = 0.002
+    while True:
+        try:
+            return fn(*args)
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                raise
+            now = time.monotonic()
+            deadline = deadline or now + BUSY_TOTAL_S
+            if now >= deadline:
+                raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.1)
+
+
+class _Immediate:
+    """Stands in for aiosqlite's request queue, which the dialect uses once to set ``isolation_level``."""
+
+    @staticmethod
+    def put_nowait(item: tuple[asyncio.Future[Any], Callable[[], Any]]) -> None:
+        future, function = item
+        try:
+            future.set_result(function())
+        except Exception as exc:
+            future.set_exception(exc)
+
+
+class Cursor:
+    __slots__ = ("_cursor",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._cursor = conn.cursor()
+
+    async def __aenter__(self) -> Cursor:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._cursor.close()
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        return self._cursor.arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._cursor.arraysize = value
+
+    async def execute(self, sql: str, parameters: Any = ()) -> Cursor:
+        await _run(self._cursor.execute, sql, parameters)
+        return self
+
+    async def executemany(self, sql: str, seq_of_parameters: Iterable[Any]) -> Cursor:
+        await _run(self._cursor.executemany, sql, list(seq_of_parameters))
+        return self
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        return self._cursor.fetchmany(size if size is not None else self._cursor.arraysize)
+
+    async def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    async def close(self) -> None:
+        self._cursor.close()
+
+
+class Connection:
+    """The part of ``aiosqlite.Connection`` that SQLAlchemy's aiosqlite dialect uses."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn: sqlite3.Connection | None = conn
+        self._tx = _Immediate()
+
+    @property
+    def _connection(self) -> sqlite3.Connection | None:
+        return self._conn
+
+    def _live(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise ValueError("no active connection")
+        return self._conn
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self._live().isolation_level
+
+    def cursor(self) -> Cursor:
+        return Cursor(self._live())
+
+    async def commit(self) -> None:
+        await _run(self._live().commit)
+
+    async def rollback(self) -> None:
+        await _run(self._live().rollback)
+
+    async def create_function(self, *args: Any, **kw: Any) -> None:
+        self._live().create_function(*args, **kw)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            conn.close()
+
+    def stop(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            conn.close()
+
+
+def creator(path: str) -> Callable[[], Any]:
+    """``async_creator`` for ``create_async_engine``: a new inline connection to the database file ``path``."""
+
+    async def connect() -> Connection:
+        return Connection(sqlite3.connect(path, timeout=BUSY_SLICE_MS / 1000, check_same_thread=False))
+
+    return connect
