@@ -8,6 +8,7 @@ sockets); the database figures are global.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from datetime import UTC, datetime, timedelta
@@ -94,6 +95,8 @@ class OpsStatus(msgspec.Struct):
     tablets: Tablets
     queues: Queues
     help_calls_open: int
+    gc_frozen_objects: int = 0
+    """Objects moved out of the cyclic collector's reach at start-up (``podium serve``; see judging/app.py)."""
 
 
 def _aware(at: datetime) -> datetime:
@@ -150,6 +153,7 @@ async def status_api(request: Request[Any, Any, Any]) -> OpsStatus:
     pub = getattr(app.state, "publisher", None)
     settings = app.state.settings
     return OpsStatus(
+        gc_frozen_objects=gc.get_freeze_count(),
         server_ms=int(now.timestamp() * 1000), version=__version__, pid=os.getpid(),
         uptime_s=round(time.time() - STARTED, 1), database="sqlite" if settings.is_sqlite else "postgresql",
         channels="redis" if settings.redis_url else "memory", workers=settings.workers,
