@@ -20,11 +20,12 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException, WebSocketException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.stores.base import Store
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -32,6 +33,7 @@ from judging.db.base import utcnow
 from judging.db.engine import Database
 from judging.db.models import Account, AuthToken, RoleGrant
 from judging.errors import PodiumError
+from live.protocol import CLOSE_TRY_AGAIN
 
 SESSION_COOKIE = "podium_session"
 SESSION_DAYS = 7
@@ -195,7 +197,13 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         if not raw:
             return AuthenticationResult(user=None, auth=None)
         app = connection.app
-        principal = await load_principal(app.state.db, app.state.settings.secret, raw)
+        try:
+            principal = await load_principal(app.state.db, app.state.settings.secret, raw)
+        except PoolTimeout as exc:
+            if connection.scope["type"] != "websocket":
+                raise  # HTTP: 503 + Retry-After (judging/errors.py)
+            raise WebSocketException(detail="The server is busy; reconnecting shortly.", code=CLOSE_TRY_AGAIN) \
+                from exc
         return AuthenticationResult(user=principal, auth=raw if principal else None)
 
 

@@ -27,6 +27,8 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_SLOW = 4408
 CLOSE_HEARTBEAT = 4002
+CLOSE_TRY_AGAIN = 1013
+"""RFC 6455 "Try Again Later": the server is overloaded (database pool exhausted); reconnect with backoff."""
 FATAL_CLOSE_CODES = frozenset({CLOSE_BAD_REQUEST, CLOSE_UNAUTHENTICATED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND})
 """After these a client must not reconnect by itself (the link is wrong or revoked)."""
 

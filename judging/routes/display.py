@@ -12,6 +12,8 @@ link is not valid" (do not retry) from a network blip (reconnect).
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Coroutine
 from typing import Any
 
 from litestar import Request, Router, WebSocket, get, websocket
@@ -19,6 +21,7 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 from sqlalchemy import select
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from judging.auth import Principal, requires_display, requires_staff
 from judging.db.models import Contest, Entry, TopicType, Venue
@@ -28,6 +31,7 @@ from judging.web import principal_of, render, translator_for
 from live.protocol import (
     CLOSE_FORBIDDEN,
     CLOSE_NOT_FOUND,
+    CLOSE_TRY_AGAIN,
     CLOSE_UNAUTHENTICATED,
     Snapshot,
     now_ms,
@@ -120,8 +124,22 @@ async def _refuse(socket: WebSocket[Any, Any, Any], code: int, reason: str) -> N
     await socket.close(code=code, reason=reason)
 
 
+async def _guarded(socket: WebSocket[Any, Any, Any], feed: Coroutine[Any, Any, None]) -> None:
+    """Run a feed; an exhausted database pool closes it with 1013 (Try Again Later: the websocket twin of HTTP's
+    503 + Retry-After; screens reconnect with backoff), never with a 4500."""
+    try:
+        await feed
+    except PoolTimeout:
+        with contextlib.suppress(Exception):
+            await socket.close(code=CLOSE_TRY_AGAIN, reason="The server is busy; reconnecting shortly.")
+
+
 @websocket("/ws/venue/{venue_id:int}")
 async def venue_feed(socket: WebSocket[Any, Any, Any], venue_id: FromPath[int], since: FromQuery[int] = 0) -> None:
+    await _guarded(socket, _venue_feed(socket, venue_id, since))
+
+
+async def _venue_feed(socket: WebSocket[Any, Any, Any], venue_id: int, since: int) -> None:
     await socket.accept()
     p = _ws_principal(socket)
     if p is None:
@@ -138,6 +156,10 @@ async def venue_feed(socket: WebSocket[Any, Any, Any], venue_id: FromPath[int], 
 
 @websocket("/ws/board/{contest_id:int}")
 async def board_feed(socket: WebSocket[Any, Any, Any], contest_id: FromPath[int], since: FromQuery[int] = 0) -> None:
+    await _guarded(socket, _board_feed(socket, contest_id, since))
+
+
+async def _board_feed(socket: WebSocket[Any, Any, Any], contest_id: int, since: int) -> None:
     await socket.accept()
     if await _contest(socket, contest_id) is None:
         return await _refuse(socket, CLOSE_NOT_FOUND, f"there is no contest {contest_id}")
@@ -148,6 +170,10 @@ async def board_feed(socket: WebSocket[Any, Any, Any], contest_id: FromPath[int]
 
 @websocket("/ws/staff/{contest_id:int}")
 async def staff_feed(socket: WebSocket[Any, Any, Any], contest_id: FromPath[int], since: FromQuery[int] = 0) -> None:
+    await _guarded(socket, _staff_feed(socket, contest_id, since))
+
+
+async def _staff_feed(socket: WebSocket[Any, Any, Any], contest_id: int, since: int) -> None:
     await socket.accept()
     p = _ws_principal(socket)
     if p is None:

@@ -87,6 +87,34 @@ def test_saturated_database_pool_is_503_with_retry_after(client: TestClient[Any]
     assert r.json()["error"]["code"] == "busy"
 
 
+def test_saturated_database_pool_closes_a_feed_with_try_again_later(client: TestClient[Any], app: Any) -> None:
+    """A websocket cannot get a 503: it is closed with 1013 (Try Again Later), never 4500; screens reconnect."""
+    from contextlib import asynccontextmanager
+
+    from litestar.exceptions import WebSocketDisconnect
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from live.protocol import CLOSE_TRY_AGAIN
+
+    @asynccontextmanager
+    async def exhausted():  # type: ignore[no-untyped-def]
+        raise PoolTimeout("QueuePool limit reached")
+        yield
+
+    async def no_connection(*_args: Any, **_kw: Any) -> Any:
+        raise PoolTimeout("QueuePool limit reached")
+
+    app.state.db.read = exhausted  # the feed's own reads
+    with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/ws/board/1") as ws:
+        ws.receive_text()
+    assert closed.value.code == CLOSE_TRY_AGAIN
+    app.state.db.select_rows = no_connection  # authentication, before the handler runs
+    with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect(
+            "/ws/venue/1", headers={"Authorization": "Bearer something"}) as ws:
+        ws.receive_text()
+    assert closed.value.code == CLOSE_TRY_AGAIN
+
+
 def test_nul_character_in_text_is_a_bad_request_on_every_backend(client: TestClient[Any]) -> None:
     """Found by the fuzzer on PostgreSQL, which refuses NUL in text: a 400, never a 500."""
     r = client.post("/api/auth/login", json={"username": "\u0000", "password": "x"})
