@@ -1,23 +1,37 @@
 """Writing to the event log (the outbox) inside the caller's transaction.
 
-Sequence numbers come from the single ``event_counter`` row, incremented with ``UPDATE ... RETURNING``: the
-row lock is held until commit, so seqs are gap-free and become visible in order on PostgreSQL too.
+``append_event`` queues the event on the session; just before the transaction commits (a ``before_commit``
+hook) the queued events are numbered from the single ``event_counter`` row (``UPDATE ... RETURNING``, one
+statement for all of them) and inserted. The row lock is held until commit, so seqs are gap-free and become
+visible in order on PostgreSQL too — and, because numbering is the transaction's last work, every other
+event-writing transaction waits for that lock only for the last few statements, not for the whole transaction
+(with two workers on PostgreSQL, holding it across a venue-control transaction queued everyone behind it).
 
-On PostgreSQL the transaction also sends ``NOTIFY podium_events`` (delivered at commit, once per transaction):
-the publisher may run in another worker process, and it listens, instead of finding the event at its next poll.
+On PostgreSQL the transaction also sends ``NOTIFY podium_events`` (delivered at commit): the publisher may run in
+another worker process, and it listens, instead of finding the event at its next poll.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import bindparam, event, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from judging.db.base import utcnow
 from judging.db.models import Event, EventCounter
 
 NOTIFY_CHANNEL = "podium_events"
+_PENDING = "podium_pending_events"
+
+_counter = EventCounter.__table__
+_ADVANCE = (
+    update(_counter).where(_counter.c.id == 1)
+    .values(last_seq=_counter.c.last_seq + bindparam("n")).returning(_counter.c.last_seq)
+)
+_INSERT_EVENT = insert(Event.__table__)
+"""Built once: every submission, heartbeat change and stage move writes an event."""
 
 
 async def ensure_counter(session: AsyncSession) -> None:
@@ -25,31 +39,34 @@ async def ensure_counter(session: AsyncSession) -> None:
         await session.execute(insert(EventCounter).values(id=1, last_seq=0))
 
 
-_NEXT_SEQ = (
-    update(EventCounter.__table__).where(EventCounter.__table__.c.id == 1)
-    .values(last_seq=EventCounter.__table__.c.last_seq + 1).returning(EventCounter.__table__.c.last_seq)
-)
-_INSERT_EVENT = insert(Event.__table__)
-"""Built once: every submission, heartbeat change and stage move writes an event."""
-
-
 async def append_event(
     session: AsyncSession, kind: str, payload: dict[str, Any], *,
     contest_id: int | None = None, venue_id: int | None = None,
-) -> int:
-    """Append one event to the log in the caller's transaction; returns its seq."""
-    seq = (await session.execute(_NEXT_SEQ)).scalar_one_or_none()
-    if seq is None:
-        await ensure_counter(session)
-        return await append_event(session, kind, payload, contest_id=contest_id, venue_id=venue_id)
-    if session.bind.dialect.name == "postgresql":
-        tx = id(session.get_transaction())
-        if session.info.get("podium_notified") != tx:
-            await session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
-            session.info["podium_notified"] = tx
-    await session.execute(_INSERT_EVENT, {"seq": seq, "kind": kind, "payload": payload, "contest_id": contest_id,
-                                          "venue_id": venue_id, "created_at": utcnow()})
-    return int(seq)
+) -> None:
+    """Add one event to the log in the caller's transaction (numbered and written when it commits)."""
+    session.sync_session.info.setdefault(_PENDING, []).append(
+        {"kind": kind, "payload": payload, "contest_id": contest_id, "venue_id": venue_id, "created_at": utcnow()})
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    pending: list[dict[str, Any]] | None = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    n = len(pending)
+    last = session.execute(_ADVANCE, {"n": n}).scalar_one_or_none()
+    if last is None:  # a database without its counter row yet
+        session.execute(insert(EventCounter).values(id=1, last_seq=0))
+        last = session.execute(_ADVANCE, {"n": n}).scalar_one()
+    first = int(last) - n + 1
+    session.execute(_INSERT_EVENT, [{**e, "seq": first + i} for i, e in enumerate(pending)])
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def after_commit(app: Any) -> None:
