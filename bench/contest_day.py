@@ -68,7 +68,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._contest_seed import ContestPlan, seed_contest  # noqa: E402
-from bench.live_fanout import free_port, pin, run_bare  # noqa: E402
+from bench.live_fanout import client_frame, free_port, pin, run_bare  # noqa: E402
 
 PROFILES: dict[str, dict[str, Any]] = {
     "quick": {"venues": 4, "judges": 5, "viewers": 100, "entries": 3, "backend": "sqlite", "workers": 1,
@@ -199,11 +199,7 @@ class _Feed(asyncio.Protocol):
     def send(self, opcode: int, payload: bytes) -> None:
         if self.transport is None or self.transport.is_closing():
             return
-        mask = os.urandom(4)
-        n = len(payload)
-        head = bytes([0x80 | opcode]) + (bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + n.to_bytes(2, "big"))
-        body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.transport.write(head + mask + body)
+        self.transport.write(client_frame(opcode, payload))
 
     def _fail(self, what: str) -> None:
         owner = self.owner

@@ -79,6 +79,14 @@ def pin(cmd: list[str], core: int) -> list[str]:
     return cmd
 
 
+def client_frame(opcode: int, payload: bytes) -> bytes:
+    """One masked client frame (RFC 6455 §5.3), payloads under 64 KiB."""
+    mask = os.urandom(4)
+    n = len(payload)
+    head = bytes([0x80 | opcode]) + (bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + n.to_bytes(2, "big"))
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
 class _Viewer(asyncio.Protocol):
     """One websocket client as a bare asyncio protocol: handshake, unmasked server frames, masked client frames.
 
@@ -106,11 +114,7 @@ class _Viewer(asyncio.Protocol):
     def send(self, opcode: int, payload: bytes) -> None:
         if self.transport is None or self.transport.is_closing():
             return
-        mask = os.urandom(4)
-        n = len(payload)
-        head = bytes([0x80 | opcode]) + (bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + n.to_bytes(2, "big"))
-        body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.transport.write(head + mask + body)
+        self.transport.write(client_frame(opcode, payload))
 
     def data_received(self, data: bytes) -> None:
         now = time.monotonic()

@@ -67,7 +67,8 @@ def test_ids_beyond_database_range_are_bad_requests(client: TestClient[Any], set
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request"
 
 
-def test_saturated_database_pool_is_503_with_retry_after(client: TestClient[Any], app: Any) -> None:
+def _exhaust_pool(db: Any, *, reads: bool = True, auth: bool = True) -> None:
+    """Make the database pool look exhausted: every checkout raises SQLAlchemy's pool TimeoutError."""
     from contextlib import asynccontextmanager
 
     from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -80,8 +81,14 @@ def test_saturated_database_pool_is_503_with_retry_after(client: TestClient[Any]
     async def no_connection(*_args: Any, **_kw: Any) -> Any:
         raise PoolTimeout("QueuePool limit reached")
 
-    app.state.db.read = exhausted
-    app.state.db.select_rows = no_connection  # authentication's one-statement read
+    if reads:
+        db.read = exhausted
+    if auth:
+        db.select_rows = no_connection  # authentication's one-statement read
+
+
+def test_saturated_database_pool_is_503_with_retry_after(client: TestClient[Any], app: Any) -> None:
+    _exhaust_pool(app.state.db)
     r = client.get("/api/judge/state", headers={"Authorization": "Bearer something"})
     assert r.status_code == 503 and r.headers["retry-after"] == "2"
     assert r.json()["error"]["code"] == "busy"
@@ -89,26 +96,15 @@ def test_saturated_database_pool_is_503_with_retry_after(client: TestClient[Any]
 
 def test_saturated_database_pool_closes_a_feed_with_try_again_later(client: TestClient[Any], app: Any) -> None:
     """A websocket cannot get a 503: it is closed with 1013 (Try Again Later), never 4500; screens reconnect."""
-    from contextlib import asynccontextmanager
-
     from litestar.exceptions import WebSocketDisconnect
-    from sqlalchemy.exc import TimeoutError as PoolTimeout
 
     from live.protocol import CLOSE_TRY_AGAIN
 
-    @asynccontextmanager
-    async def exhausted():  # type: ignore[no-untyped-def]
-        raise PoolTimeout("QueuePool limit reached")
-        yield
-
-    async def no_connection(*_args: Any, **_kw: Any) -> Any:
-        raise PoolTimeout("QueuePool limit reached")
-
-    app.state.db.read = exhausted  # the feed's own reads
+    _exhaust_pool(app.state.db, auth=False)  # the feed's own reads
     with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect("/ws/board/1") as ws:
         ws.receive_text()
     assert closed.value.code == CLOSE_TRY_AGAIN
-    app.state.db.select_rows = no_connection  # authentication, before the handler runs
+    _exhaust_pool(app.state.db)  # authentication, before the handler runs
     with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect(
             "/ws/venue/1", headers={"Authorization": "Bearer something"}) as ws:
         ws.receive_text()
