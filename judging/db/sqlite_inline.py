@@ -32,8 +32,10 @@ BUSY_TOTAL_S = 10.0
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
-    return exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) if hasattr(
-        exc, "sqlite_errorcode") else "locked" in str(exc) or "busy" in str(exc)
+    code = getattr(exc, "sqlite_errorcode", None)  # the extended code: its low byte is the primary one
+    if code is None:
+        return "locked" in str(exc) or "busy" in str(exc)
+    return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 async def _run(fn: Callable[..., T], *args: Any) -> T:
