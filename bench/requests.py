@@ -43,22 +43,13 @@ else:
     sys.path.insert(0, str(ROOT))
 
 from bench._contest_seed import ContestPlan, seed_contest  # noqa: E402
+from bench.contest_day import _pg_admin  # noqa: E402
 
 
 def summary(samples: list[float]) -> dict[str, float | int]:
     ms = sorted(s * 1000 for s in samples)
     p90 = ms[min(len(ms) - 1, round(0.9 * (len(ms) - 1)))]
     return {"median_ms": round(statistics.median(ms), 2), "p90_ms": round(p90, 2), "n": len(ms)}
-
-
-async def _pg_admin(url: str, sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def measure(settings: Any, plan: ContestPlan, n: int, warmup: int) -> dict[str, dict[str, float | int]]:
