@@ -42,7 +42,7 @@ from judging.feed import LiveFeedPlugin
 from judging.observability import RequestIdMiddleware
 from judging.routes import routers
 from judging.settings import Settings
-from live.channels import make_channels_plugin
+from live.channels import make_backend, make_channels_plugin
 from live.wire import RAW_SEND_KEY
 
 HERE = Path(__file__).parent
@@ -62,7 +62,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = (settings or Settings.from_env()).with_secret()
     db = Database(settings)
     stores = make_stores(settings)
-    channels = make_channels_plugin(settings.redis_url)
+    backend = make_backend(settings.redis_url)
+    channels = make_channels_plugin(backend)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     state = State({
         "settings": settings,
         "db": db,
+        "broadcaster": backend,
         "login_limiter": LoginLimiter(
             stores.get("login_attempts"), settings.login_max_failures, settings.login_window_seconds
         ),

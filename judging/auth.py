@@ -25,12 +25,11 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.stores.base import Store
 from sqlalchemy import bindparam, select
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from judging.db.base import utcnow
-from judging.db.engine import Database
+from judging.db.engine import Database, unavailable
 from judging.db.models import Account, AuthToken, RoleGrant
 from judging.errors import PodiumError
 from live.protocol import CLOSE_TRY_AGAIN
@@ -199,8 +198,8 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
         app = connection.app
         try:
             principal = await load_principal(app.state.db, app.state.settings.secret, raw)
-        except PoolTimeout as exc:
-            if connection.scope["type"] != "websocket":
+        except Exception as exc:
+            if not unavailable(exc) or connection.scope["type"] != "websocket":
                 raise  # HTTP: 503 + Retry-After (judging/errors.py)
             raise WebSocketException(detail="The server is busy; reconnecting shortly.", code=CLOSE_TRY_AGAIN) \
                 from exc

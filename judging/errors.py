@@ -82,9 +82,10 @@ def out_of_range_handler(request: Request[Any, Any, Any], exc: Exception) -> Res
 
 
 def busy_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    """No database connection came free in time: the server is saturated, not broken. 503 with Retry-After
-    tells the tablet's outbox to try again (the same client id makes the retry safe)."""
-    log.warning("database pool exhausted on %s %s", request.method, request.url.path)
+    """No database connection came free in time (the server is saturated, not broken), or the connection was
+    found dead (the database restarted). 503 with Retry-After tells the tablet's outbox to try again (the same
+    client id makes the retry safe)."""
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
     return Response(
         error_body("busy", "The server is busy; your request was not processed. It will be retried.",
                    status_code=503),
@@ -95,6 +96,10 @@ def busy_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[An
 def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Driver errors about a value the column cannot hold are the request's fault (asyncpg reports an id beyond
     int32 as a generic DBAPIError); anything else is a server error."""
+    if getattr(exc, "connection_invalidated", False):
+        # A pooled connection was found dead (the database restarted): the pool is renewed, the request was not
+        # processed; the client's retry gets a fresh connection.
+        return busy_handler(request, exc)
     text = str(getattr(exc, "orig", exc)).lower()
     if "out of" in text and "range" in text:
         return out_of_range_handler(request, exc)

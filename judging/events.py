@@ -1,21 +1,23 @@
 """Writing to the event log (the outbox) inside the caller's transaction.
 
 ``append_event`` queues the event on the session; just before the transaction commits (a ``before_commit``
-hook) the queued events are numbered from the single ``event_counter`` row (``UPDATE ... RETURNING``, one
-statement for all of them) and inserted. The row lock is held until commit, so seqs are gap-free and become
-visible in order on PostgreSQL too — and, because numbering is the transaction's last work, every other
-event-writing transaction waits for that lock only for the last few statements, not for the whole transaction
-(with two workers on PostgreSQL, holding it across a venue-control transaction queued everyone behind it).
+hook) the queued events are inserted. Seqs come from the single ``event_counter`` row, whose lock is held until
+commit, so they are gap-free and become visible in order:
 
-On PostgreSQL the transaction also sends ``NOTIFY podium_events`` (delivered at commit): the publisher may run in
-another worker process, and it listens, instead of finding the event at its next poll.
+* SQLite (one writer at a time anyway): the hook numbers them itself (``UPDATE ... RETURNING``, one statement
+  for all of them) and inserts them.
+* PostgreSQL: the hook inserts them with temporary negative seqs, in one statement and without any lock; a
+  deferred constraint trigger (migration 0002) numbers them *during* COMMIT, inside the server, and sends
+  ``NOTIFY podium_events`` (the publisher may run in another worker process; it listens). The counter's lock is
+  thus held for no client round trip at all: when it was taken by the hook, every event-writing transaction of
+  both workers queued behind four round trips of whichever busy event loop held it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, event, insert, select, text, update
+from sqlalchemy import bindparam, event, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -32,6 +34,8 @@ _ADVANCE = (
 )
 _INSERT_EVENT = insert(Event.__table__)
 """Built once: every submission, heartbeat change and stage move writes an event."""
+_INSERT_PENDING = insert(Event.__table__).values(seq=-func.nextval("event_pending_seq"))
+"""PostgreSQL: a temporary (negative, unique) seq; the commit trigger replaces it with the next counter value."""
 
 
 async def ensure_counter(session: AsyncSession) -> None:
@@ -53,6 +57,9 @@ def _write_pending(session: Session) -> None:
     pending: list[dict[str, Any]] | None = session.info.pop(_PENDING, None)
     if not pending:
         return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_INSERT_PENDING, pending)
+        return
     n = len(pending)
     last = session.execute(_ADVANCE, {"n": n}).scalar_one_or_none()
     if last is None:  # a database without its counter row yet
@@ -60,8 +67,6 @@ def _write_pending(session: Session) -> None:
         last = session.execute(_ADVANCE, {"n": n}).scalar_one()
     first = int(last) - n + 1
     session.execute(_INSERT_EVENT, [{**e, "seq": first + i} for i, e in enumerate(pending)])
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
 
 
 @event.listens_for(Session, "after_rollback")

@@ -3,9 +3,10 @@
 * Writers append events in their own transaction (``judging.events.append_event``) and call
   ``after_commit(app)``, which sets ``app.state.events_committed``. The publisher wakes (or polls every second:
   other processes and the CLI write events too), reads the events after its cursor in seq order, encodes each
-  once per channel and publishes with ``await channels.wait_published`` inside try/except: a failing publish is
-  logged and retried from the log (``event.published_at`` stays NULL), and never stops later events (Litestar
-  issue #5008 kills the plugin's own publish queue on the first error, so that queue is not used).
+  once per channel and publishes the whole round at once (``live.channels.BatchPublisher.publish_many``: one Redis
+  round trip): a failing publish is logged and retried from the log (``event.published_at`` stays NULL), and never
+  stops later events (Litestar issue #5008 kills the plugin's own publish queue on the first error, so that queue
+  is not used).
 * Several server processes on PostgreSQL: one publisher at a time holds an advisory lock; the others stand by.
 * Snapshots are read in one consistent transaction (REPEATABLE READ on PostgreSQL) stamped with the head seq.
 """
@@ -46,6 +47,7 @@ from judging.db.models import (
     Venue,
 )
 from judging.events import NOTIFY_CHANNEL
+from live.channels import BatchPublisher
 from live.fanout import Hub
 from live.projection import board_ranks, competition_ranks, result_of
 from live.protocol import (
@@ -161,10 +163,10 @@ async def head_seq(session: AsyncSession) -> int:
 
 # ------------------------------------------------------------------------------------------ publisher
 class Publisher:
-    def __init__(self, db: Database, channels: ChannelsPlugin, wake: asyncio.Event, *, poll_s: float = 1.0,
+    def __init__(self, db: Database, broadcaster: BatchPublisher, wake: asyncio.Event, *, poll_s: float = 1.0,
                  on_sheets: Any = None) -> None:
         self.db = db
-        self.channels = channels
+        self.broadcaster = broadcaster
         self.wake = wake
         self.poll_s = poll_s
         self.topology = Topology()
@@ -178,6 +180,8 @@ class Publisher:
         self.base_prev = 0
         self._unmarked: list[int] = []
         self._marked_at = 0.0
+        self._sheet_entries: set[int] = set()
+        self._sheets_waiting = asyncio.Event()
 
     async def _acquire_leadership(self) -> None:
         """On PostgreSQL, wait until this process holds the publisher's advisory lock."""
@@ -260,19 +264,32 @@ class Publisher:
             self.cursor = row.seq
         self._unmarked.extend(ok)
         if sheet_entries and self.on_sheets is not None:
-            try:
-                await self.on_sheets(sorted(set(sheet_entries)))
-            except Exception:
-                log.exception("lifecycle check after sheet submissions failed")
+            self._sheet_entries.update(sheet_entries)
+            self._sheets_waiting.set()
         return len(rows) == BATCH
 
-    async def publish_rows(self, rows: Sequence[Event], *, live: bool) -> list[int]:
-        """Publish a batch; returns the seqs that reached every channel they go to.
+    async def run_lifecycle(self) -> None:
+        """Run ``on_sheets`` for the entries of new submissions, in its own task: it reads and may write (and on
+        a busy server waits for a pooled connection or SQLite's writer), and publishing must never wait for it.
+        Entries that arrive meanwhile are checked together in the next round."""
+        while True:
+            await self._sheets_waiting.wait()
+            self._sheets_waiting.clear()
+            entries, self._sheet_entries = sorted(self._sheet_entries), set()
+            if not entries or self.on_sheets is None:
+                continue
+            try:
+                await self.on_sheets(entries)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the next submission of these entries checks them again
+                log.exception("lifecycle check after sheet submissions failed")
 
-        Each channel gets its messages in seq order, one after the other; different channels are published
-        concurrently (with Redis, one round trip each: a hundred venues' events must not queue behind each
-        other)."""
-        per_channel: dict[str, list[tuple[int, bytes]]] = {}
+    async def publish_rows(self, rows: Sequence[Event], *, live: bool) -> list[int]:
+        """Publish a batch (one ``publish_many``: one Redis round trip); returns the seqs that reached every
+        channel they go to. Each channel gets its messages in seq order."""
+        seqs: list[int] = []
+        messages: list[tuple[str, bytes]] = []
         for row in rows:
             data = parse_data(row.kind, row.payload)
             if data is None:
@@ -283,19 +300,20 @@ class Publisher:
                 if live:
                     self.prev[channel] = row.seq
                 message = encode(EventMsg(seq=row.seq, prev=min(prev, row.seq - 1), at_ms=at, data=data))
-                per_channel.setdefault(channel, []).append((row.seq, message))
+                seqs.append(row.seq)
+                messages.append((channel, message))
         failed: set[int] = set()
-
-        async def publish(channel: str, messages: list[tuple[int, bytes]]) -> None:
-            for seq, message in messages:
-                try:
-                    await self.channels.wait_published(message, [channel])
-                    self.published += 1
-                except Exception:  # log, keep going; retried from the log, and sockets refill gaps from the log
-                    log.exception("publishing event %s on %s failed", seq, channel)
-                    failed.add(seq)
-
-        await asyncio.gather(*(publish(c, m) for c, m in per_channel.items()))
+        try:
+            published = await self.broadcaster.publish_many(messages)
+        except Exception:  # log, keep going; retried from the log, and sockets refill gaps from the log
+            log.exception("publishing events %s..%s failed", rows[0].seq if rows else 0, rows[-1].seq if rows else 0)
+            published = [False] * len(messages)
+        for seq, (channel, _message), ok in zip(seqs, messages, published, strict=True):
+            if ok:
+                self.published += 1
+            else:
+                log.error("publishing event %s on %s failed", seq, channel)
+                failed.add(seq)
         if failed:
             self.failures += 1
         return [row.seq for row in rows if row.seq not in failed]
@@ -336,12 +354,6 @@ class Publisher:
 
 
 # ------------------------------------------------------------------------------------------ snapshots
-async def consistent(session: AsyncSession) -> None:
-    """Make the session's reads one snapshot (PostgreSQL: REPEATABLE READ; SQLite WAL reads already are)."""
-    if session.bind.dialect.name == "postgresql":
-        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-
-
 def _entry_view(e: Entry, topic_key: str) -> EntryView:
     return EntryView(id=e.id, code=e.code, title=e.title, team=e.team, organization=e.organization,
                      topic_type=topic_key, venue_id=e.venue_id, running_order=e.running_order,
@@ -529,8 +541,7 @@ class DbFeedSource:
         return await self._snapshot()
 
     async def _snapshot(self) -> tuple[int, Any]:
-        async with self.db.read() as session:
-            await consistent(session)
+        async with self.db.read(snapshot=True) as session:
             seq = await head_seq(session)
             if self.audience == "display":
                 venue = await session.get(Venue, self.venue_id)
@@ -543,8 +554,7 @@ class DbFeedSource:
             return seq, await staff_state(session, contest)
 
     async def replay(self, since: int, window: int) -> tuple[list[bytes], int] | None:
-        async with self.db.read() as session:
-            await consistent(session)
+        async with self.db.read(snapshot=True) as session:
             head = await head_seq(session)
             if since > head or head - since > window:
                 return None
@@ -577,6 +587,7 @@ async def feed_lifespan(app: Litestar) -> AsyncIterator[None]:
 
     db: Database = app.state.db
     channels = app.plugins.get(ChannelsPlugin)
+    broadcaster: BatchPublisher = app.state.broadcaster
     wake = asyncio.Event()
     config = app.state.get("feed_config") or FeedConfig()
     hub = Hub(channels, max_queue=config.max_queue, coalesce_s=config.coalesce_s)
@@ -585,20 +596,23 @@ async def feed_lifespan(app: Litestar) -> AsyncIterator[None]:
         if await complete_entries(db, entry_ids):
             wake.set()
 
-    publisher = Publisher(db, channels, wake, on_sheets=on_sheets, poll_s=config.poll_s)
+    publisher = Publisher(db, broadcaster, wake, on_sheets=on_sheets, poll_s=config.poll_s)
     app.state.events_committed = wake
     app.state.hub = hub
     app.state.publisher = publisher
     app.state.feed_config = config
     app.state.topology = publisher.topology
     app.state.snapshots = SnapshotCache(db)
-    task = asyncio.create_task(publisher.run(), name="podium-live-publisher")
+    tasks = [asyncio.create_task(publisher.run(), name="podium-live-publisher"),
+             asyncio.create_task(publisher.run_lifecycle(), name="podium-lifecycle")]
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         await publisher.close()
         await hub.close()
 

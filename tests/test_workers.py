@@ -153,8 +153,8 @@ def test_publisher_wakes_on_events_committed_by_another_process(tmp_path: Path, 
     migrate.upgrade(settings)
 
     class NoChannels:
-        async def wait_published(self, *_args: Any) -> None:
-            return None
+        async def publish_many(self, messages: Any) -> list[bool]:
+            return [True] * len(messages)
 
     async def main() -> None:
         leader_db, other_db = Database(settings), Database(settings)
@@ -174,5 +174,45 @@ def test_publisher_wakes_on_events_committed_by_another_process(tmp_path: Path, 
             await publisher.close()
             await leader_db.dispose()
             await other_db.dispose()
+
+    asyncio.run(main())
+
+
+def test_events_are_numbered_at_commit_in_commit_order(tmp_path: Path, pg_url: str) -> None:
+    """PostgreSQL numbers events in a deferred trigger during COMMIT (migration 0002): a transaction that has
+    written events but not committed holds no lock on the counter, so another event-writing transaction commits
+    past it without waiting, and seqs follow commit order, gap-free."""
+    import asyncio
+
+    from sqlalchemy import select, text
+
+    from judging import migrate
+    from judging.db.engine import Database
+    from judging.db.models import Event
+    from judging.events import append_event
+
+    settings = Settings(var_dir=str(tmp_path / "var"), database_url=pg_url, secret=SECRET)
+    migrate.upgrade(settings)
+
+    async def main() -> None:
+        db = Database(settings)
+        try:
+            async with db.write() as session:
+                await append_event(session, "timer", {"venue_id": 1})
+            async with db.engine.connect() as slow:
+                await slow.execute(text(
+                    "INSERT INTO event (seq, kind, payload, created_at) "
+                    "VALUES (-nextval('event_pending_seq'), 'timer', '{\"venue_id\": 2}', now())"))
+                # "slow" has inserted its event and not committed; this one must not wait for it
+                async def fast() -> None:
+                    async with db.write() as session:
+                        await append_event(session, "timer", {"venue_id": 3})
+                await asyncio.wait_for(fast(), 5)
+                await slow.commit()
+            async with db.read() as session:
+                rows = (await session.execute(select(Event.seq, Event.payload).order_by(Event.seq))).all()
+            assert [(seq, payload["venue_id"]) for seq, payload in rows] == [(1, 1), (2, 3), (3, 2)]
+        finally:
+            await db.dispose()
 
     asyncio.run(main())

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Executable, Row, event, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -25,16 +26,26 @@ from judging.settings import Settings
 WRITE_OPTION = "podium_write"
 SINGLE_READ_OPTION = "podium_single_read"
 """A connection that runs one SELECT: on SQLite it needs no explicit BEGIN (a statement is its own snapshot)."""
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+"""PostgreSQL reads: no BEGIN/ROLLBACK (two round trips fewer); each statement is its own snapshot."""
+_SNAPSHOT = {"isolation_level": "REPEATABLE READ"}
 RETRY_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock (PostgreSQL)
 T = TypeVar("T")
 
 
 def retryable(exc: DBAPIError) -> bool:
-    """A conflict between concurrent transactions (a lost race or a PostgreSQL deadlock): run it again."""
-    if isinstance(exc, IntegrityError):
+    """A conflict between concurrent transactions (a lost race or a PostgreSQL deadlock), or a pooled connection
+    that turned out dead (the database restarted; SQLAlchemy has already replaced the pool): run it again."""
+    if isinstance(exc, IntegrityError) or exc.connection_invalidated:
         return True
     orig = getattr(exc, "orig", None)
     return getattr(orig, "sqlstate", None) in RETRY_SQLSTATES or getattr(orig, "pgcode", None) in RETRY_SQLSTATES
+
+
+def unavailable(exc: BaseException) -> bool:
+    """The database could not serve the request right now, and a retry will: no pooled connection came free in
+    time, or the one handed out was dead (the database restarted). HTTP answers 503 + Retry-After, feeds 1013."""
+    return isinstance(exc, PoolTimeout) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 def sqlite_pragmas(settings: Settings, *, busy_timeout_ms: int = 10000) -> tuple[str, ...]:
@@ -76,7 +87,9 @@ def make_engine(settings: Settings, *, null_pool: bool = False) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_OPTION, False) else "BEGIN")
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pool_pre_ping: it costs a round trip per checkout (two per request: authentication and the handler).
+    # A connection found dead on use (PostgreSQL restarted) invalidates the pool; Database.transaction and
+    # select_rows run again on a fresh connection, and any other request gets 503 + Retry-After (judging/errors.py).
     if not null_pool:
         # Per process; keep workers x 40 under PostgreSQL's max_connections. A request that still finds no free
         # connection after pool_timeout gets 503 + Retry-After (judging/errors.py), never a 500.
@@ -95,18 +108,31 @@ class Database:
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        """A session for reads; its transaction is rolled back at the end."""
+    async def read(self, *, snapshot: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session for reads; nothing it does is committed.
+
+        SQLite: one deferred transaction (one WAL snapshot for all its statements), rolled back at the end.
+        PostgreSQL: autocommit — at READ COMMITTED a transaction gives its statements no common snapshot anyway, and
+        its BEGIN and ROLLBACK are two round trips each waiting for a busy worker's event loop. ``snapshot=True``
+        (feed snapshots and replays, stamped with the log's head) reads in one REPEATABLE READ transaction."""
         async with self.sessionmaker() as session:
+            if not self.is_sqlite:
+                await session.connection(execution_options=_SNAPSHOT if snapshot else _AUTOCOMMIT)
             yield session
 
     async def select_rows(self, stmt: Executable, params: dict[str, Any] | None = None) -> Sequence[Row[Any]]:
         """Run one SELECT on a pooled connection, outside any session: the cheapest read there is (the hot path
-        of every request's authentication). On SQLite it needs no BEGIN: one statement is its own snapshot."""
-        async with self.engine.connect() as conn:
-            if self.is_sqlite:
-                conn = await conn.execution_options(**{SINGLE_READ_OPTION: True})
-            return (await conn.execute(stmt, params)).all()
+        of every request's authentication). It needs no BEGIN: one statement is its own snapshot."""
+        for attempt in (1, 2):
+            try:
+                async with self.engine.connect() as conn:
+                    options = {SINGLE_READ_OPTION: True} if self.is_sqlite else _AUTOCOMMIT
+                    conn = await conn.execution_options(**options)
+                    return (await conn.execute(stmt, params)).all()
+            except DBAPIError as exc:
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:

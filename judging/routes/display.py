@@ -21,9 +21,9 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 from sqlalchemy import select
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from judging.auth import Principal, requires_display, requires_staff
+from judging.db.engine import unavailable
 from judging.db.models import Contest, Entry, TopicType, Venue
 from judging.errors import PodiumError
 from judging.feed import DbFeedSource
@@ -125,11 +125,14 @@ async def _refuse(socket: WebSocket[Any, Any, Any], code: int, reason: str) -> N
 
 
 async def _guarded(socket: WebSocket[Any, Any, Any], feed: Coroutine[Any, Any, None]) -> None:
-    """Run a feed; an exhausted database pool closes it with 1013 (Try Again Later: the websocket twin of HTTP's
-    503 + Retry-After; screens reconnect with backoff), never with a 4500."""
+    """Run a feed; an exhausted database pool (or a dead connection after a database restart) closes it with 1013
+    (Try Again Later: the websocket twin of HTTP's 503 + Retry-After; screens reconnect with backoff), never with
+    a 4500."""
     try:
         await feed
-    except PoolTimeout:
+    except Exception as exc:
+        if not unavailable(exc):
+            raise
         with contextlib.suppress(Exception):
             await socket.close(code=CLOSE_TRY_AGAIN, reason="The server is busy; reconnecting shortly.")
 
