@@ -23,9 +23,10 @@ every viewer and release (clock starts just before the chief's release request, 
 delivers the ``result.released`` event), requests/s during the day, error count, and a reconciliation read
 from the database (acknowledged submissions = stored versions, duplicates = 0), and the CPU time used during the
 day by this generator (``time.process_time``) and by the server's processes (``/proc``), to show which side is
-saturated. Then the ceilings, measured in the same run on the same machine: a bare Litestar JSON endpoint (a
-tiny app in a subprocess, closed loop) and a bare ``websockets`` broadcast to the same number of viewers; our
-figures are printed as ratios of them.
+saturated, and this generator's own event-loop lag (how late a 10 ms timer fires: every latency it measures
+includes that much of its own backlog). Then the ceilings, measured in the same run on the same machine: a bare
+Litestar JSON endpoint (a tiny app in a subprocess, closed loop) and a bare ``websockets`` broadcast to the same
+number of viewers; our figures are printed as ratios of them.
 
 Profiles: ``provincial`` (40 x 7, 2,000 viewers, SQLite embedded, 1 process), ``national`` (100 x 9, 5,000
 viewers, PostgreSQL + Redis, ``podium serve --workers 2``), ``--quick`` (4 x 5, 100 viewers; CI).
@@ -594,6 +595,8 @@ async def run_day(base: str, ws_base: str, plan: ContestPlan, prof: dict[str, An
     bg = [asyncio.create_task(t.background(stop)) for group in tablets for t in group]
     await asyncio.sleep(0.5)
     day.http_requests = 0
+    lags: list[float] = []
+    lag_task = asyncio.create_task(loop_lag(lags, stop))
     t_day = time.monotonic()
     cpu0, server0 = time.process_time(), tree_cpu_s(server_pid)
     await asyncio.gather(*(venue_day(day, base, v, host_tokens[n], tablets[n], v.entries, prof,
@@ -610,6 +613,7 @@ async def run_day(base: str, ws_base: str, plan: ContestPlan, prof: dict[str, An
     server1 = tree_cpu_s(server_pid)
     day.expected_receipts = expected
     stop.set()
+    await lag_task
     await viewers.stop()
     await asyncio.gather(*bg, return_exceptions=True)
     for group in tablets:
@@ -618,11 +622,25 @@ async def run_day(base: str, ws_base: str, plan: ContestPlan, prof: dict[str, An
     meta: dict[str, Any] = {"day_s": round(day_s, 1), "viewers_connected": connected,
                             "viewers_closed_by_server": viewers.closed, "viewer_pongs": viewers.pongs,
                             "generator_cpu_s": round(generator_cpu, 2),
-                            "generator_cpu_share": round(generator_cpu / day_s, 3) if day_s else float("nan")}
+                            "generator_cpu_share": round(generator_cpu / day_s, 3) if day_s else float("nan"),
+                            "generator_loop_lag": pct(lags)}
     if server0 is not None and server1 is not None:
         meta["server_cpu_s"] = round(server1 - server0, 2)
         meta["server_cpu_share"] = round((server1 - server0) / day_s, 3) if day_s else float("nan")
     return day, meta
+
+
+LAG_TICK_S = 0.01
+
+
+async def loop_lag(out: list[float], stop: asyncio.Event) -> None:
+    """How late this generator's event loop wakes a 10 ms timer, all day: every latency it measures includes up
+    to this much of its own backlog (a saturated generator inflates the server's figures)."""
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        t0 = loop.time()
+        await asyncio.sleep(LAG_TICK_S)
+        out.append(max(0.0, loop.time() - t0 - LAG_TICK_S))
 
 
 def tree_cpu_s(pid: int | None) -> float | None:
@@ -833,6 +851,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                   if "server_cpu_s" in meta else "")
     log(f"  CPU during the day: generator {meta['generator_cpu_s']} s ({meta['generator_cpu_share']:.0%} of a core)"
         f"{server_cpu}")
+    lag = meta["generator_loop_lag"]
+    log(f"  generator loop lag  p50 {lag['p50_ms']} ms  p99 {lag['p99_ms']} ms  max {lag['max_ms']} ms (included in "
+        "the latencies above)")
     log(f"  reconciliation: {rec}")
 
     # Ceilings, same run, same machine.

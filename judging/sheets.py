@@ -73,6 +73,11 @@ StageKind = Literal["onsite", "initial"]
 NOT_SCORABLE = ("absent", "withdrawn")
 RELEASED = ("released", "official")
 PRESENCE_EVENT_EVERY = timedelta(seconds=60)
+PRESENCE_TOUCH_EVERY = timedelta(seconds=25)
+"""An unchanged heartbeat (the tablet sends one every 20 s) writes ``last_seen_at`` only when the stored one is
+older than this: every other heartbeat is a read, not a write transaction (on SQLite each write waits for the
+single writer, like the judges' submissions). ``last_seen_at`` is then at most ~40 s old for a live tablet; staff
+pages call a tablet offline after 60 s without one."""
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
@@ -524,6 +529,7 @@ _HEARTBEAT_CONTEXT = (
         _FIRST_PANEL_VENUE.scalar_subquery().label("venue_id"),
         select(t_person.c.contest_id).where(t_person.c.id == _person_id).scalar_subquery().label("contest_id"),
         t_presence.c.id, t_presence.c.online, t_presence.c.queued, t_presence.c.last_seen_at,
+        t_presence.c.app_version, t_presence.c.venue_id.label("seen_venue_id"),
     )
     .select_from(_one_row.outerjoin(t_presence, and_(t_presence.c.account_id == _account_id,
                                                      t_presence.c.device_id == bindparam("device_id", type_=String))))
@@ -866,10 +872,16 @@ async def heartbeat(db: Database, app: Any, p: Principal, data: HeartbeatIn) -> 
     """Upsert the device's presence; an event only when its state changes (or once a minute)."""
     from judging.events import after_commit, append_event
 
+    params = {"person_id": p.person_id, "account_id": p.account_id, "device_id": data.device_id}
+    seen = (await db.select_rows(_HEARTBEAT_CONTEXT, params))[0]
+    if seen.id is not None and seen.online == data.online and seen.queued == data.queued and \
+            seen.app_version == data.app_version and seen.seen_venue_id == seen.venue_id and \
+            _utc(seen.last_seen_at) >= utcnow() - PRESENCE_TOUCH_EVERY:
+        return HeartbeatOut(_utc(utcnow()))  # nothing to record yet
+
     async def tx(session: AsyncSession) -> bool:
         now = utcnow()
-        row = (await session.execute(_HEARTBEAT_CONTEXT, {
-            "person_id": p.person_id, "account_id": p.account_id, "device_id": data.device_id})).one()
+        row = (await session.execute(_HEARTBEAT_CONTEXT, params)).one()
         changed = row.id is None or row.online != data.online or row.queued != data.queued or \
             _utc(row.last_seen_at) < now - PRESENCE_EVENT_EVERY
         values = {"venue_id": row.venue_id, "app_version": data.app_version, "queued": data.queued,

@@ -26,7 +26,7 @@ from judging.db.models import (
 )
 from judging.staff.conflicts import conflicted_pairs
 
-OFFLINE_AFTER = timedelta(seconds=45)
+OFFLINE_AFTER = timedelta(seconds=60)  # as the venue page and ops status; see sheets.PRESENCE_TOUCH_EVERY
 OUTLIER_POINTS = 10.0
 
 

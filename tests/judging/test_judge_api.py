@@ -94,6 +94,42 @@ def test_heartbeat_upserts_presence_and_throttles_events(client: TestClient[Any]
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_request"
 
 
+def test_unchanged_heartbeat_writes_last_seen_only_when_it_is_old(client: TestClient[Any], p: Panel,
+                                                                  settings: Settings) -> None:
+    """Every other heartbeat of a live tablet is a read: last_seen_at is rewritten only once it is older than
+    PRESENCE_TOUCH_EVERY (or anything about the device changed)."""
+    from datetime import timedelta
+
+    from judging.db.base import utcnow
+    from judging.sheets import PRESENCE_TOUCH_EVERY
+
+    judge = p.judges[2]
+    beat = {"device_id": "pad-9", "app_version": "tablet-1", "queued": 0, "online": True}
+
+    def seen() -> Any:
+        return run_db(settings, lambda s: _all(s, select(Presence.last_seen_at).where(
+            Presence.account_id == judge.account_id)))[0]
+
+    async def age(session: Any, by: timedelta) -> None:
+        await session.execute(update(Presence).where(Presence.account_id == judge.account_id)
+                              .values(last_seen_at=utcnow() - by))
+        await session.commit()
+
+    assert client.post("/api/judge/heartbeat", json=beat, headers=judge.headers).status_code == 200
+    run_db(settings, lambda s: age(s, timedelta(seconds=5)))
+    before = seen()
+    assert client.post("/api/judge/heartbeat", json=beat, headers=judge.headers).status_code == 200
+    assert seen() == before  # recent and unchanged: nothing written
+    run_db(settings, lambda s: age(s, PRESENCE_TOUCH_EVERY + timedelta(seconds=1)))
+    before = seen()
+    assert client.post("/api/judge/heartbeat", json=beat, headers=judge.headers).status_code == 200
+    assert seen() > before  # old enough: touched
+    before = seen()
+    assert client.post("/api/judge/heartbeat", json={**beat, "app_version": "tablet-2"},
+                       headers=judge.headers).status_code == 200
+    assert seen() > before  # a change is always written
+
+
 def test_help_call_reaches_chief_and_staff(client: TestClient[Any], p: Panel, settings: Settings) -> None:
     judge = p.judges[1]
     r = client.post("/api/judge/help", json={"message": "平板没电了", "device_id": "pad-7"}, headers=judge.headers)

@@ -65,6 +65,14 @@ class FakeSource:
         return None
 
 
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 def event(seq: int) -> bytes:
     return encode(Event(seq=seq, prev=seq - 1, at_ms=0, data=TimerState(venue_id=1, elapsed_ms=seq)))  # type: ignore[arg-type]
 
@@ -138,11 +146,7 @@ def test_hub_writes_to_idle_sockets_synchronously_and_cuts_off_a_stalled_one() -
         assert len(fast1.sent) == len(fast2.sent) == 13
         assert slow.closed is not None and slow.closed[0] == CLOSE_SLOW
         assert tasks[2].done()
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await _cancel(tasks)
         assert hub.count("c") == 0
 
     asyncio.run(go())
@@ -206,10 +210,7 @@ def test_events_of_one_iteration_reach_each_socket_in_one_write() -> None:
             await asyncio.sleep(0)
         assert protos[0].transport.writes[-1] == frame_bytes(event(4)) + frame_bytes(event(5))
         assert len(protos[1].transport.writes) == 1 and [m["bytes"] for m in raw2.sent[3:]] == [event(4), event(5)]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await _cancel(tasks)
 
     asyncio.run(go())
+
