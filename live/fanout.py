@@ -170,12 +170,9 @@ class Hub:
         self.channels = channels
         self.max_queue = max_queue
         self.coalesce_s = coalesce_s
-        """A channel's sockets are written at most once per this time (0: once per loop iteration, so the events
-        of one transaction are one write; None: one write per event, no batching). The first event after a
-        quiet spell goes out at once (in the next loop iteration); events arriving sooner after a write wait
-        for the window's end and go out together. A write is a system call per socket, the main cost of a busy
-        feed; the frames stay separate websocket messages."""
-        self._flushed_at: dict[str, float] = {}
+        """Events of a channel arriving within this time go to each socket as one write (0: those arriving in
+        the same loop iteration, e.g. the events of one transaction; None: one write per event). A write is a
+        system call per socket, the main cost of a busy feed; the frames stay separate websocket messages."""
         self._pending: dict[str, list[tuple[Item, Frame]]] = {}
         self._listeners: dict[str, set[Listener]] = {}
         self._pumps: dict[str, asyncio.Task[None]] = {}
@@ -224,9 +221,8 @@ class Hub:
         if pending is None:
             pending = self._pending[channel] = []
             loop = asyncio.get_running_loop()
-            wait = self._flushed_at.get(channel, -1e9) + self.coalesce_s - loop.time()
-            if wait > 0:
-                loop.call_later(wait, self._flush, channel)
+            if self.coalesce_s > 0:
+                loop.call_later(self.coalesce_s, self._flush, channel)
             else:
                 loop.call_soon(self._flush, channel)
         pending.append((item, frame))
@@ -235,7 +231,6 @@ class Hub:
         batch = self._pending.pop(channel, None)
         if not batch:
             return
-        self._flushed_at[channel] = asyncio.get_running_loop().time()
         for listener in tuple(self._listeners.get(channel, ())):
             try:
                 listener.push_batch(batch)

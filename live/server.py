@@ -77,9 +77,8 @@ class FeedConfig:
     max_queue: int = 256
     """Messages a socket may fall behind before it is closed as slow."""
     coalesce_s: float | None = 0.05
-    """A feed's sockets are written at most once per this time (see ``Hub``): at most 20 writes a second per
-    socket however busy the contest; an event after a quiet spell goes out at once, one in a busy spell waits
-    at most this long."""
+    """Events of a feed arriving within this time are written to each socket at once (see ``Hub``): at most
+    20 writes a second per socket however busy the contest, for at most 50 ms of added latency."""
 
 
 class _Close(Exception):

@@ -214,31 +214,3 @@ def test_events_of_one_iteration_reach_each_socket_in_one_write() -> None:
 
     asyncio.run(go())
 
-
-
-
-def test_first_event_after_a_quiet_spell_goes_out_at_once_then_one_write_per_window() -> None:
-    """Leading-edge coalescing: an event on a quiet channel is written in the next loop iteration (no window to
-    wait out); one arriving within the window after a write waits for the window's end."""
-    async def go() -> None:
-        hub = Hub(FakeChannels(), max_queue=16, coalesce_s=0.1)  # type: ignore[arg-type]
-        config = FeedConfig(heartbeat_s=60, send_timeout_s=60, max_queue=16)
-        sock, proto = FakeSocket(), FakeServerProtocol()
-        sock.scope[RAW_SEND_KEY] = proto.send
-        tasks = [asyncio.create_task(serve_feed(sock, hub, FakeSource(), 0, config))]  # type: ignore[arg-type]
-        for _ in range(50):
-            await asyncio.sleep(0)
-        writes = proto.transport.writes
-        hub.deliver("c", event(1))
-        await asyncio.sleep(0)
-        await asyncio.sleep(0)
-        assert writes == [frame_bytes(event(1))]  # at once
-        hub.deliver("c", event(2))
-        hub.deliver("c", event(3))
-        await asyncio.sleep(0.02)
-        assert len(writes) == 1  # within the window: waiting
-        await asyncio.sleep(0.2)
-        assert writes[1:] == [frame_bytes(event(2)) + frame_bytes(event(3))]  # then together, in one write
-        await _cancel(tasks)
-
-    asyncio.run(go())
