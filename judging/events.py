@@ -25,6 +25,7 @@ from judging.db.base import utcnow
 from judging.db.models import Event, EventCounter
 
 NOTIFY_CHANNEL = "podium_events"
+"""Sent by the commit trigger (migration 0002 names it literally); the publisher LISTENs on it."""
 _PENDING = "podium_pending_events"
 
 _counter = EventCounter.__table__
