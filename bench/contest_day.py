@@ -1,16 +1,16 @@
 """A simulated contest day against a real ``podium serve`` (spawned as a subprocess), with its ceilings.
 
-V venues x K judges run as tablets (one httpx client each, the real protocol: login link -> session, the venue
-feed open on ``/ws/venue/<id>``, heartbeat every 20 s, submissions with a client submission id, some replayed
-(a lost acknowledgement: the same id again -> 200 and the same receipt) and some corrected (a new id with
-``base_version``)). As judging/static/js/tablet.js, a tablet reads ``GET /api/judge/state`` when its feed
-(re)connects and every 30 s as a safety poll, and otherwise applies the feed's ``venue.current``,
-``entry.status`` and ``result.released`` events and its own submission receipts to its local state (its own
-``sheet.submitted`` event polls nothing); it would re-read on ``sheet.locked``/``sheet.reopened``, a newer
-version of its own sheet, ``result.corrected`` or ``grades.finalized``, none of which this day produces. A host
-per venue puts each entry on stage, starts the timer and ends the presentation; the chief judge releases once
-the panel's sheets are acknowledged; N viewers hold live feeds (one venue screen per venue on
-``/ws/venue/<id>``, the rest on the public ``/ws/board/<contest>``; every tablet's venue feed counts too).
+V venues x K judges run as tablets (one HTTP/1.1 keep-alive client each, ``BareHTTP``; the real protocol: login link
+-> session, the venue feed open on ``/ws/venue/<id>``, heartbeat every 20 s, submissions with a client submission
+id, some replayed (a lost acknowledgement: the same id again -> 200 and the same receipt) and some corrected (a new
+id with ``base_version``)). As judging/static/js/tablet.js, a tablet reads ``GET /api/judge/state`` when its feed
+(re)connects and every 30 s as a safety poll, and otherwise applies the feed's ``venue.current``, ``entry.status``
+and ``result.released`` events and its own submission receipts to its local state (its own ``sheet.submitted`` event
+polls nothing); it would re-read on ``sheet.locked``/``sheet.reopened``, a newer version of its own sheet,
+``result.corrected`` or ``grades.finalized``, none of which this day produces. A host per venue puts each entry on
+stage, starts the timer and ends the presentation; the chief judge releases once the panel's sheets are
+acknowledged; N viewers hold live feeds (one venue screen per venue on ``/ws/venue/<id>``, the rest on the public
+``/ws/board/<contest>``; every tablet's venue feed counts too).
 
 Every feed socket of the generator is a bare asyncio protocol (hand-written handshake, a header parser for the
 server's unmasked frames, masked client frames, pong to pings, close to close, the feed's client ping every
@@ -89,11 +89,9 @@ FEED_PING_S = 10.0
 """Client ping on every feed socket (the server closes a socket silent for 3 x its 20 s heartbeat)."""
 WAVE = 250
 """Feed sockets opened at a time (listen backlog)."""
-LIMITS = httpx.Limits(keepalive_expiry=4.0)
-"""Drop idle connections before uvicorn's 5 s keep-alive timeout does (a tablet's requests are seconds apart)."""
 TLS = ssl.create_default_context()
-"""One TLS context for every client (plain HTTP here; httpx would otherwise load the CA store per client, ~40 ms
-each: most of the set-up time of a provincial day)."""
+"""One TLS context for every client (plain HTTP here; a client would otherwise load the CA store per instance,
+~40 ms each: most of the set-up time of a provincial day)."""
 
 BARE_LITESTAR = r'''
 import sys
@@ -390,18 +388,109 @@ class Viewers:
             await asyncio.gather(self._hb, return_exceptions=True)
 
 
+class Dropped(Exception):
+    """The server closed the keep-alive connection under a request (it was not processed)."""
+
+
+class BareResponse:
+    __slots__ = ("content", "status_code")
+
+    def __init__(self, status_code: int, content: bytes) -> None:
+        self.status_code = status_code
+        self.content = content
+
+    @property
+    def text(self) -> str:
+        return self.content.decode(errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+class BareHTTP:
+    """A minimal HTTP/1.1 keep-alive client for the tablets and hosts (bearer token, JSON bodies, Content-Length
+    or chunked responses), on asyncio streams. httpx cost a third of the generator's CPU on a national day (py-spy),
+    CPU the server then did not get on a 2-core machine; the request pattern is kept: a connection idle for
+    ``IDLE_S`` is replaced before uvicorn's 5 s keep-alive timeout closes it (as httpx's ``keepalive_expiry``)."""
+
+    IDLE_S = 4.0
+
+    def __init__(self, base: str, token: str, timeout: float = 60.0) -> None:
+        parts = urlsplit(base)
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.tls = TLS if parts.scheme == "https" else None
+        self.head = f"Host: {parts.netloc}\r\nAuthorization: Bearer {token}\r\n"
+        self.timeout = timeout
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.used_at = 0.0
+
+    async def request(self, method: str, url: str, *, json: Any = None) -> BareResponse:
+        body = b"" if json is None else msgspec.json.encode(json)
+        kind = "Content-Type: application/json\r\n" if json is not None else ""
+        data = f"{method} {url} HTTP/1.1\r\n{self.head}{kind}Content-Length: {len(body)}\r\n\r\n".encode() + body
+        if self.writer is not None and time.monotonic() - self.used_at > self.IDLE_S:
+            await self.aclose()
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port, ssl=self.tls)
+        reader, writer = self.reader, self.writer
+        assert reader is not None
+        try:
+            async with asyncio.timeout(self.timeout):
+                writer.write(data)
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except asyncio.IncompleteReadError as exc:
+                    raise Dropped() from exc
+                lines = head.decode("latin-1").split("\r\n")
+                status = int(lines[0].split(" ", 2)[1])
+                pairs = (line.partition(":") for line in lines[1:] if line)
+                headers = {k.strip().lower(): v.strip() for k, _, v in pairs}
+                if headers.get("transfer-encoding", "").lower() == "chunked":
+                    chunks = []
+                    while size := int((await reader.readuntil(b"\r\n")).strip(), 16):
+                        chunks.append(await reader.readexactly(size + 2))
+                    await reader.readuntil(b"\r\n")
+                    content = b"".join(c[:-2] for c in chunks)
+                else:
+                    content = await reader.readexactly(int(headers.get("content-length", "0")))
+        except BaseException:
+            await self.aclose()
+            raise
+        if headers.get("connection", "").lower() == "close":
+            await self.aclose()
+        self.used_at = time.monotonic()
+        return BareResponse(status, content)
+
+    async def post(self, url: str, json: Any) -> BareResponse:
+        return await self.request("POST", url, json=json)
+
+    async def aclose(self) -> None:
+        writer, self.reader, self.writer = self.writer, None, None
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+
+DROPPED = (Dropped, ConnectionError, asyncio.IncompleteReadError)
+"""A request that never reached the server's handler: sent again once, as a browser would."""
+FAILED = (OSError, TimeoutError, ValueError)
+"""Anything else that kept a request from an answer (refused, timed out, a malformed response)."""
+
+
 class Tablet:
     def __init__(self, day: Day, base: str, token: str, person_id: int, rng: random.Random) -> None:
         self.day = day
-        self.http = httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60,
-                                      limits=LIMITS, verify=TLS)
+        self.http = BareHTTP(base, token)
         self.person_id = person_id
         self.rng = rng
         self.device = f"bench-{rng.getrandbits(48):012x}"
         self.rubrics: dict[int, dict[str, Any]] = {}
         self.token = token
 
-    async def call(self, method: str, url: str, expect: tuple[int, ...], **kw: Any) -> httpx.Response | None:
+    async def call(self, method: str, url: str, expect: tuple[int, ...], **kw: Any) -> BareResponse | None:
         """One request; a dropped keep-alive connection is retried once (as browsers do; submissions are
         idempotent by their client id), a timeout is retried like the tablet's outbox does and counted."""
         r = None
@@ -410,12 +499,12 @@ class Tablet:
             try:
                 r = await self.http.request(method, url, **kw)
                 break
-            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            except DROPPED as exc:
                 self.day.retried += 1
                 if attempt == 2:
                     self.day.error(f"{method} {url}: {type(exc).__name__}")
                     return None
-            except httpx.HTTPError as exc:
+            except FAILED as exc:
                 self.day.error(f"{method} {url}: {type(exc).__name__}")
                 if attempt == 2:
                     return None
@@ -498,17 +587,23 @@ class Tablet:
 
 async def venue_day(day: Day, base: str, venue: Any, host_token: str, tablets: list[Tablet], entries: list[int],
                     prof: dict[str, Any], rng: random.Random) -> None:
-    host = httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {host_token}"}, timeout=60,
-                             limits=LIMITS, verify=TLS)
+    host = BareHTTP(base, host_token)
     chief = tablets[0]
 
-    async def call(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> bool:
+    async def call(client: BareHTTP, url: str, body: dict[str, Any]) -> bool:
         day.http_requests += 1
-        try:
-            r = await client.post(url, json=body)
-        except httpx.HTTPError as exc:
-            day.error(f"POST {url}: {type(exc).__name__}")
-            return False
+        for attempt in range(2):
+            try:
+                r = await client.post(url, json=body)
+                break
+            except DROPPED as exc:
+                day.retried += 1
+                if attempt == 1:
+                    day.error(f"POST {url}: {type(exc).__name__}")
+                    return False
+            except FAILED as exc:
+                day.error(f"POST {url}: {type(exc).__name__}")
+                return False
         if r.status_code != 200:
             day.error(f"POST {url}: {r.status_code} {r.text[:160]}")
             return False
@@ -715,10 +810,10 @@ async def bare_litestar(concurrency: int, seconds: float, body: dict[str, Any]) 
                 await asyncio.sleep(0.1)
         lat: list[float] = []
         errors = 0
-        clients = [httpx.AsyncClient(base_url=base, timeout=60, verify=TLS) for _ in range(concurrency)]
+        clients = [BareHTTP(base, "-") for _ in range(concurrency)]  # the day's client: ratios compare like
         end = time.monotonic() + seconds
 
-        async def loop(c: httpx.AsyncClient) -> None:
+        async def loop(c: BareHTTP) -> None:
             nonlocal errors
             while time.monotonic() < end:
                 t0 = time.monotonic()
@@ -726,7 +821,7 @@ async def bare_litestar(concurrency: int, seconds: float, body: dict[str, Any]) 
                     r = await c.post("/echo", json=body)
                     if r.status_code != 201:
                         errors += 1
-                except httpx.HTTPError:
+                except (*DROPPED, *FAILED):
                     errors += 1
                 lat.append(time.monotonic() - t0)
 
