@@ -408,10 +408,11 @@ class BareResponse:
 
 
 class BareHTTP:
-    """A minimal HTTP/1.1 keep-alive client for the tablets and hosts (bearer token, JSON bodies, Content-Length
-    or chunked responses), on asyncio streams. httpx cost a third of the generator's CPU on a national day (py-spy),
-    CPU the server then did not get on a 2-core machine; the request pattern is kept: a connection idle for
-    ``IDLE_S`` is replaced before uvicorn's 5 s keep-alive timeout closes it (as httpx's ``keepalive_expiry``)."""
+    """A minimal HTTP/1.1 client for the tablets and hosts (bearer token, JSON bodies, Content-Length or chunked
+    responses) on asyncio streams, with a pool of keep-alive connections (a tablet's heartbeat may overlap its
+    submission). httpx cost a third of the generator's CPU on a national day (py-spy), CPU the server then did not
+    get on a 2-core machine; the request pattern is kept: a connection idle for ``IDLE_S`` is replaced before
+    uvicorn's 5 s keep-alive timeout closes it (as httpx's ``keepalive_expiry`` was set)."""
 
     IDLE_S = 4.0
 
@@ -422,20 +423,19 @@ class BareHTTP:
         self.tls = TLS if parts.scheme == "https" else None
         self.head = f"Host: {parts.netloc}\r\nAuthorization: Bearer {token}\r\n"
         self.timeout = timeout
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-        self.used_at = 0.0
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
 
     async def request(self, method: str, url: str, *, json: Any = None) -> BareResponse:
         body = b"" if json is None else msgspec.json.encode(json)
         kind = "Content-Type: application/json\r\n" if json is not None else ""
         data = f"{method} {url} HTTP/1.1\r\n{self.head}{kind}Content-Length: {len(body)}\r\n\r\n".encode() + body
-        if self.writer is not None and time.monotonic() - self.used_at > self.IDLE_S:
-            await self.aclose()
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port, ssl=self.tls)
-        reader, writer = self.reader, self.writer
-        assert reader is not None
+        now = time.monotonic()
+        while self.idle and now - self.idle[-1][2] > self.IDLE_S:
+            self.idle.pop()[1].close()
+        if self.idle:
+            reader, writer, _ = self.idle.pop()
+        else:
+            reader, writer = await asyncio.open_connection(self.host, self.port, ssl=self.tls)
         try:
             async with asyncio.timeout(self.timeout):
                 writer.write(data)
@@ -456,22 +456,21 @@ class BareHTTP:
                 else:
                     content = await reader.readexactly(int(headers.get("content-length", "0")))
         except BaseException:
-            await self.aclose()
+            writer.close()
             raise
         if headers.get("connection", "").lower() == "close":
-            await self.aclose()
-        self.used_at = time.monotonic()
+            writer.close()
+        else:
+            self.idle.append((reader, writer, time.monotonic()))
         return BareResponse(status, content)
 
     async def post(self, url: str, json: Any) -> BareResponse:
         return await self.request("POST", url, json=json)
 
     async def aclose(self) -> None:
-        writer, self.reader, self.writer = self.writer, None, None
-        if writer is not None:
+        idle, self.idle = self.idle, []
+        for _reader, writer, _at in idle:
             writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
 
 
 DROPPED = (Dropped, ConnectionError, asyncio.IncompleteReadError)
