@@ -479,6 +479,32 @@ FAILED = (OSError, TimeoutError, ValueError)
 """Anything else that kept a request from an answer (refused, timed out, a malformed response)."""
 
 
+async def send(day: Day, http: BareHTTP, method: str, url: str, expect: tuple[int, ...],
+               **kw: Any) -> BareResponse | None:
+    """One request of a tablet or host; a dropped keep-alive connection is retried (as browsers do; submissions
+    are idempotent by their client id), a timeout is retried like the tablet's outbox does and counted."""
+    r = None
+    for attempt in range(3):
+        day.http_requests += 1
+        try:
+            r = await http.request(method, url, **kw)
+            break
+        except DROPPED as exc:
+            day.retried += 1
+            if attempt == 2:
+                day.error(f"{method} {url}: {type(exc).__name__}")
+                return None
+        except FAILED as exc:
+            day.error(f"{method} {url}: {type(exc).__name__}")
+            if attempt == 2:
+                return None
+    assert r is not None
+    if r.status_code not in expect:
+        day.error(f"{method} {url}: {r.status_code} {r.text[:160]}")
+        return None
+    return r
+
+
 class Tablet:
     def __init__(self, day: Day, base: str, token: str, person_id: int, rng: random.Random) -> None:
         self.day = day
@@ -490,28 +516,7 @@ class Tablet:
         self.token = token
 
     async def call(self, method: str, url: str, expect: tuple[int, ...], **kw: Any) -> BareResponse | None:
-        """One request; a dropped keep-alive connection is retried once (as browsers do; submissions are
-        idempotent by their client id), a timeout is retried like the tablet's outbox does and counted."""
-        r = None
-        for attempt in range(3):
-            self.day.http_requests += 1
-            try:
-                r = await self.http.request(method, url, **kw)
-                break
-            except DROPPED as exc:
-                self.day.retried += 1
-                if attempt == 2:
-                    self.day.error(f"{method} {url}: {type(exc).__name__}")
-                    return None
-            except FAILED as exc:
-                self.day.error(f"{method} {url}: {type(exc).__name__}")
-                if attempt == 2:
-                    return None
-        assert r is not None
-        if r.status_code not in expect:
-            self.day.error(f"{method} {url}: {r.status_code} {r.text[:160]}")
-            return None
-        return r
+        return await send(self.day, self.http, method, url, expect, **kw)
 
     async def poll(self) -> None:
         r = await self.call("GET", "/api/judge/state", (200,))
@@ -590,23 +595,7 @@ async def venue_day(day: Day, base: str, venue: Any, host_token: str, tablets: l
     chief = tablets[0]
 
     async def call(client: BareHTTP, url: str, body: dict[str, Any]) -> bool:
-        day.http_requests += 1
-        for attempt in range(2):
-            try:
-                r = await client.post(url, json=body)
-                break
-            except DROPPED as exc:
-                day.retried += 1
-                if attempt == 1:
-                    day.error(f"POST {url}: {type(exc).__name__}")
-                    return False
-            except FAILED as exc:
-                day.error(f"POST {url}: {type(exc).__name__}")
-                return False
-        if r.status_code != 200:
-            day.error(f"POST {url}: {r.status_code} {r.text[:160]}")
-            return False
-        return True
+        return await send(day, client, "POST", url, (200,), json=body) is not None
 
     try:
         await asyncio.sleep(rng.random() * prof["stagger_s"])

@@ -16,6 +16,8 @@ from litestar.exceptions import (
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from judging.db.engine import unavailable
+
 log = logging.getLogger("podium.errors")
 
 
@@ -96,7 +98,7 @@ def busy_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[An
 def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Driver errors about a value the column cannot hold are the request's fault (asyncpg reports an id beyond
     int32 as a generic DBAPIError); anything else is a server error."""
-    if getattr(exc, "connection_invalidated", False):
+    if unavailable(exc):
         # A pooled connection was found dead (the database restarted): the pool is renewed, the request was not
         # processed; the client's retry gets a fresh connection.
         return busy_handler(request, exc)
