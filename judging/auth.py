@@ -208,6 +208,10 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
 
 # --------------------------------------------------------------------------------------------------
 # Guards (one per audience, set on the routers)
+#
+# Guards are coroutine functions on purpose: Litestar runs a *sync* guard in its thread pool
+# (``ensure_async_callable`` -> ``sync_to_thread``), a thread hand-off on every request for a check that
+# takes a microsecond (tests/test_authz_matrix.py checks every route's guards).
 # --------------------------------------------------------------------------------------------------
 def _principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     user = connection.scope.get("user")
@@ -216,32 +220,32 @@ def _principal(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     return user
 
 
-def requires_login(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_login(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     _principal(connection)
 
 
-def requires_staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_staff(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if not _principal(connection).is_staff:
         raise PermissionDeniedException("This page is for association staff only.")
 
 
-def requires_owner(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_owner(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if not _principal(connection).is_owner:
         raise PermissionDeniedException("Only the owner may do this.")
 
 
-def requires_judge(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_judge(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if not _principal(connection).roles & JUDGE_ROLES:
         raise PermissionDeniedException("This page is for judges and reviewers; open your own login link.")
 
 
-def requires_venue_control(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_venue_control(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     p = _principal(connection)
     if not (p.is_staff or p.roles & VENUE_CONTROL_ROLES):
         raise PermissionDeniedException("This page is for hosts and chief judges.")
 
 
-def requires_display(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_display(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     p = _principal(connection)
     if not (p.is_staff or p.roles & ({"display"} | VENUE_CONTROL_ROLES)):
         raise PermissionDeniedException("This page is for venue screens; open the screen's login link.")

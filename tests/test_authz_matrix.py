@@ -255,3 +255,23 @@ def test_authorization_matrix(app: Any, world: World) -> None:
                     mismatches.append(f"{role:18} {method:4} {template}: expected "
                                       f"{'allowed' if allowed else 'refused'}, got {'allowed' if got else 'refused'}")
     assert not mismatches, "\n".join(mismatches)
+
+
+def test_every_guard_runs_on_the_event_loop(app: Any) -> None:
+    """Litestar runs a sync guard in its thread pool (a thread hand-off on every request): each route's guards
+    must be coroutine functions, so a new sync guard cannot slip in."""
+    import inspect
+
+    from litestar.utils.sync import AsyncCallable
+
+    checked = 0
+    for route in app.routes:
+        for handler in getattr(route, "route_handlers", None) or [getattr(route, "route_handler", None)]:
+            if handler is None:
+                continue
+            for guard in handler.resolve_guards():
+                name = getattr(guard, "__name__", repr(guard))
+                assert not isinstance(guard, AsyncCallable), f"{route.path}: guard {name} is sync (runs in a thread)"
+                assert inspect.iscoroutinefunction(guard), f"{route.path}: guard {name} is not a coroutine function"
+                checked += 1
+    assert checked > 20  # the route table has guarded routes: this test must not pass vacuously
