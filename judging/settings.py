@@ -42,6 +42,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     login_max_failures: int = 5
     """Failed password logins allowed per account within ``login_window_seconds``."""
     login_window_seconds: int = 900
+    db_pool_size: int = 20
+    """PostgreSQL connections each server process keeps open (all of them: no overflow connections). A request
+    that finds none free waits for one (up to 20 s, then 503 + Retry-After). Keep workers x this (+2 per process)
+    under the server's ``max_connections``."""
     sqlite_synchronous: str = "FULL"
     """SQLite ``synchronous`` pragma for the app's connections: FULL (default) or NORMAL."""
     debug: bool = False
@@ -52,6 +56,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             raise SettingsError(f"PODIUM_PORT must be between 1 and 65535, got {self.port}")
         if self.workers < 1:
             raise SettingsError(f"PODIUM_WORKERS must be at least 1, got {self.workers}")
+        if not 1 <= self.db_pool_size <= 500:
+            raise SettingsError(f"PODIUM_DB_POOL_SIZE must be between 1 and 500, got {self.db_pool_size}")
         if self.default_locale not in ("zh_Hans", "en"):
             raise SettingsError(f"PODIUM_DEFAULT_LOCALE must be 'zh_Hans' or 'en', got {self.default_locale!r}")
         if self.sqlite_synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):

@@ -694,11 +694,14 @@ async def submit(db: Database, app: Any, p: Principal, data: SubmitIn, *, ip: st
         assert existing is not None
         return replay(existing)
 
-    # Most replays (a tablet retrying after a lost answer) are answered from a read, without the writer lock.
-    async with db.read() as session:
-        existing = await _existing_receipt(session, cid)
-    if existing is not None:
-        return replay(existing)
+    if serialized:
+        # SQLite: most replays (a tablet retrying after a lost answer) are answered from a read, without taking
+        # the single writer's lock. PostgreSQL has no such lock, and the read would be one more round trip on
+        # every submission: the transaction's first statement finds a stored copy anyway (``ctx.stored``).
+        async with db.read() as session:
+            existing = await _existing_receipt(session, cid)
+        if existing is not None:
+            return replay(existing)
 
     async def tx(session: AsyncSession) -> tuple[Receipt, bool]:
         rows = (await session.execute(_SUBMIT_CONTEXT, {

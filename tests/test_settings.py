@@ -35,11 +35,21 @@ def test_reads_prefixed_environment() -> None:
         ({"PODIUM_SECRET": "short"}, "at least 32 characters"),
         ({"PODIUM_DEFAULT_LOCALE": "fr"}, "PODIUM_DEFAULT_LOCALE"),
         ({"PODIUM_SQLITE_SYNCHRONOUS": "OFF"}, "PODIUM_SQLITE_SYNCHRONOUS"),
+        ({"PODIUM_DB_POOL_SIZE": "0"}, "PODIUM_DB_POOL_SIZE must be between"),
     ],
 )
 def test_bad_values_say_which_variable(env: dict[str, str], fragment: str) -> None:
     with pytest.raises(SettingsError, match=fragment):
         Settings.from_env(env)
+
+
+def test_postgres_pool_is_fixed_size_without_overflow() -> None:
+    """Overflow connections were opened and closed ~50 times a second on a busy day: the pool keeps its own."""
+    from judging.db.engine import make_engine
+
+    s = Settings.from_env({"PODIUM_DATABASE_URL": "postgresql+asyncpg://u:p@127.0.0.1/db", "PODIUM_DB_POOL_SIZE": "7"})
+    pool = make_engine(s).sync_engine.pool
+    assert pool.size() == 7 and pool._max_overflow == 0  # type: ignore[attr-defined]
 
 
 def test_several_workers_allowed_with_postgres_and_redis() -> None:

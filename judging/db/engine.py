@@ -91,9 +91,13 @@ def make_engine(settings: Settings, *, null_pool: bool = False) -> AsyncEngine:
     # A connection found dead on use (PostgreSQL restarted) invalidates the pool; Database.transaction and
     # select_rows run again on a fresh connection, and any other request gets 503 + Retry-After (judging/errors.py).
     if not null_pool:
-        # Per process; keep workers x 40 under PostgreSQL's max_connections. A request that still finds no free
-        # connection after pool_timeout gets 503 + Retry-After (judging/errors.py), never a 500.
-        kwargs.update(pool_size=20, max_overflow=20, pool_timeout=20)
+        # A fixed pool per process (PODIUM_DB_POOL_SIZE), opened lazily and kept: no overflow connections. With
+        # 20 + 20 overflow, a busy contest day opened and closed ~50 connections a second per run (PostgreSQL's
+        # log_connections): each a TCP connect, SCRAM authentication and codec set-up on the worker's loop, and an
+        # empty prepared-statement cache, so every statement was prepared again (an extra round trip). A request
+        # that finds no free connection waits in the pool's queue; after pool_timeout it gets 503 + Retry-After
+        # (judging/errors.py), never a 500.
+        kwargs.update(pool_size=settings.db_pool_size, max_overflow=0, pool_timeout=20)
     return create_async_engine(url, **kwargs)
 
 
