@@ -16,6 +16,7 @@ Typical use::
 See docs/scoring.md for the methods, formulas and assumptions.
 """
 
+from ._notes import Note
 from ._scores import Scores
 from .aggregate import (
     PanelResult,
@@ -44,6 +45,7 @@ __all__ = [
     "Flag",
     "Grades",
     "JudgeReport",
+    "Note",
     "PanelResult",
     "Quotas",
     "Rubric",

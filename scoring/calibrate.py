@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._notes import Note
 from ._scores import FloatArray, IntArray, Scores
 from ._stats import _huber_consistency
 from .aggregate import panel_mean, panel_median, panel_trimmed
@@ -107,7 +108,10 @@ class Calibration:
     variance : dict
         Estimated variance components, in points squared.
     warnings : tuple of str
-        Plain-language caveats (unlinked components, non-random assignment, ...).
+        Plain-language caveats (unlinked components, non-random assignment, ...). Each is a
+        :class:`~scoring.Note`: the English sentence, with a stable ``code`` and ``params``
+        (``unlinked_groups``, ``judge_z_random_assignment``, ``venue_z_random_assignment``,
+        ``moderation_needs_two_venues``, ``moderation_yardstick_not_rising``).
     obs_weight : float array (n_obs,)
         Robust (Huber) weight per input row; 0 for recused rows.
     fitted : float array (n_obs,)
@@ -369,18 +373,18 @@ class _Base:
         return np.flatnonzero(~self.obs.recused)
 
 
-def _component_warning(comp: IntArray, ev: IntArray, ncomp: int) -> str:
-    parts = []
-    for k in range(min(ncomp, 8)):
-        vs = np.unique(ev[(comp == k) & (ev >= 0)])
-        parts.append(f"group {k}: venues {', '.join(map(str, vs.tolist())) or '(none given)'}")
+def _component_warning(comp: IntArray, ev: IntArray, ncomp: int) -> Note:
+    venues = [np.unique(ev[(comp == k) & (ev >= 0)]).tolist() for k in range(min(ncomp, 8))]
+    parts = [f"group {k}: venues {', '.join(map(str, vs)) or '(none given)'}" for k, vs in enumerate(venues)]
     more = "" if ncomp <= 8 else f"; and {ncomp - 8} more"
-    return (
+    return Note(
         f"the scores form {ncomp} unlinked groups (no shared judge or anchor entry between them): "
         + "; ".join(parts)
         + more
         + ". Within a group judges are corrected against each other; across groups the comparison "
-        "assumes the groups' judges are equally severe on average (or relies on anchors/moderation)."
+        "assumes the groups' judges are equally severe on average (or relies on anchors/moderation).",
+        "unlinked_groups",
+        {"n_groups": ncomp, "venues": venues},
     )
 
 
@@ -475,8 +479,11 @@ def _z_fit(base: _Base, method: str, random_assignment: bool) -> Calibration:
     if not random_assignment:
         who = "judge" if method == "judge_z" else "venue"
         warn.append(
-            f"per-{who} z-scores assume every {who} saw the same mix of entry quality (random assignment). "
-            f"If entries were routed to {who}s by type or region, real quality differences are removed."
+            Note(
+                f"per-{who} z-scores assume every {who} saw the same mix of entry quality (random assignment). "
+                f"If entries were routed to {who}s by type or region, real quality differences are removed.",
+                f"{method}_random_assignment",
+            )
         )
     kw = _empty_like(base, method)
     if method == "judge_z":
@@ -977,7 +984,7 @@ def _moderate(fit: Calibration, yard: FloatArray, mode: str, zcrit: float) -> Ca
     nv = fit.venue_shift.size
     warn = list(fit.warnings)
     if nv < 2:
-        warn.append("moderation needs at least two venues; not applied")
+        warn.append(Note("moderation needs at least two venues; not applied", "moderation_needs_two_venues"))
         return _replace(fit, warnings=tuple(warn))
     single = np.ones(fit.n_entries, dtype=bool)
     if obs is not None and obs.venue is not None:
@@ -998,7 +1005,12 @@ def _moderate(fit: Calibration, yard: FloatArray, mode: str, zcrit: float) -> Ca
     used = nvv > 0
     dof = n_used - int(used.sum()) - 1
     if beta <= 0 or dof < 2:
-        warn.append("the yardstick does not rise with the panel score within venues; moderation not applied")
+        warn.append(
+            Note(
+                "the yardstick does not rise with the panel score within venues; moderation not applied",
+                "moderation_yardstick_not_rising",
+            )
+        )
         return _replace(fit, warnings=tuple(warn))
     res = dd - beta * dp
     se_e = float(np.sqrt(res @ res / dof))

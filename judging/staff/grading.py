@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -206,6 +207,68 @@ class Preview:
     report: dict[str, Any]
 
 
+# --------------------------------------------------------------------------------------------------
+# Report items (warnings and flags) are stored structured: a code and its params, plus the English text as a
+# fallback. The run page phrases them in the viewer's language through the staff catalog (keys
+# ``warning:<code>``, ``flag:<kind>`` and ``flag-detail:<kind>``; list params are joined with ``list:separator``).
+# Runs stored before this change hold plain-string warnings and flags with only a ``meaning``: shown as stored.
+# --------------------------------------------------------------------------------------------------
+WARNING_CODES: dict[str, tuple[str, ...]] = {  # code -> params its message uses
+    "no_onsite_scores": (),
+    "onsite_without_initial": ("n", "codes"),
+    "probabilities_unavailable": ("detail",),
+    "diagnostics_unavailable": ("detail",),
+    "unlinked_groups": ("n", "groups"),
+    "initial_unlinked_groups": ("n",),
+    "judge_z_random_assignment": (),
+    "venue_z_random_assignment": (),
+    "moderation_needs_two_venues": (),
+    "moderation_yardstick_not_rising": (),
+}
+FLAG_KINDS: dict[str, tuple[str, ...]] = {  # scoring.diagnose flag kind -> params its message uses
+    "erratic": ("value",),
+    "compressing": ("value",),
+    "expanding": ("value",),
+    "disagrees": ("value",),
+    "deviation_cases": ("n", "codes"),
+    "conflict_of_interest": ("value",),
+    "unlinked": (),
+    "low_reliability": ("value",),
+}
+_MAX_LISTED = 10
+
+
+def _listed(items: list[str]) -> list[str]:
+    return items[:_MAX_LISTED] + (["…"] if len(items) > _MAX_LISTED else [])
+
+
+def _warning(code: str, text: str, **params: Any) -> dict[str, Any]:
+    """A report warning; an unknown ``code`` (or "") is shown as its English ``text``."""
+    return {"code": code, "params": params, "text": text}
+
+
+def _note(note: str, stage: str, venue_name: Callable[[int], str]) -> dict[str, Any]:
+    """A scoring caveat (a ``scoring.Note``: English text with a code and params) as a report warning."""
+    code = str(getattr(note, "code", ""))
+    params = dict(getattr(note, "params", None) or {})
+    if code == "unlinked_groups":
+        n = int(params.get("n_groups", 0))
+        if stage == "initial":
+            return _warning("initial_unlinked_groups", str(note), n=n)
+        groups = [" + ".join(venue_name(v) for v in vs) or "—" for vs in params.get("venues", [])]
+        return _warning(code, str(note), n=n, groups=groups + (["…"] if n > len(groups) else []))
+    if code in WARNING_CODES and not WARNING_CODES[code]:
+        return _warning(code, str(note))
+    return _warning("", str(note))
+
+
+def _unique(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: dict[str, dict[str, Any]] = {}
+    for it in items:
+        seen.setdefault(json.dumps(it, sort_keys=True, ensure_ascii=False, default=str), it)
+    return list(seen.values())
+
+
 def _num(x: Any, nd: int = 4) -> float | None:
     try:
         f = float(x)
@@ -243,11 +306,11 @@ def compute(inputs: Inputs, settings: dict[str, Any]) -> Preview:
     venue_ids = sorted({e.venue_id for e in entries}, key=lambda v: (v is None, v or 0))
     vidx = {v: k for k, v in enumerate(venue_ids)}
     rule = make_rule(s)
-    warnings: list[str] = []
+    warnings: list[dict[str, Any]] = []
     onsite = _stage_obs(inputs, "onsite", eidx, vidx)
     initial = _stage_obs(inputs, "initial", eidx, vidx)
     if onsite is None:
-        warnings.append("no on-site scores yet: every entry counts as not presented")
+        warnings.append(_warning("no_onsite_scores", "no on-site scores yet: every entry counts as not presented"))
     trim = int(s["trim_from"])
     fits: dict[str, Any] = {}
     trimmed: dict[str, Any] = {}
@@ -264,8 +327,9 @@ def compute(inputs: Inputs, settings: dict[str, Any]) -> Preview:
             trimmed["onsite"] = scoring.calibrate(onsite[0], "trimmed", min_for_trim=trim)
     except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
         raise GradingError(f"the scoring engine refused the scores: {exc}") from exc
-    for f in fits.values():
-        warnings.extend(getattr(f, "warnings", ()))
+    venue_name = _venue_namer(inputs, vidx)
+    for stage, f in fits.items():
+        warnings.extend(_note(w, stage, venue_name) for w in getattr(f, "warnings", ()))
     weights = {k: inputs.weights.get(k, 0.0) for k in fits}
     nan = np.full(n, np.nan)
     if fits:
@@ -279,8 +343,10 @@ def compute(inputs: Inputs, settings: dict[str, Any]) -> Preview:
         has_onsite = np.isfinite(fits["onsite"].score)
         missing_initial = has_onsite & ~np.isfinite(final)
         if missing_initial.any():
-            codes = ", ".join(entries[i].code for i in np.flatnonzero(missing_initial)[:10])
-            warnings.append(f"entries with on-site but no initial-review scores count as not presented: {codes}")
+            listed = [entries[i].code for i in np.flatnonzero(missing_initial)]
+            text = ("entries with on-site but no initial-review scores count as not presented: "
+                    + ", ".join(listed[:_MAX_LISTED]))
+            warnings.append(_warning("onsite_without_initial", text, n=len(listed), codes=_listed(listed)))
     if s.get("group_by") == "venue":
         group = np.array([vidx[e.venue_id] for e in entries])
     elif s.get("group_by") == "none":
@@ -298,7 +364,8 @@ def compute(inputs: Inputs, settings: dict[str, Any]) -> Preview:
             probs = scoring.grade_probabilities(fits, weights, rule, draws=int(s["draws"]), seed=int(s["seed"]),
                                                 group=group, presented=presented)
         except (ValueError, np.linalg.LinAlgError) as exc:
-            warnings.append(f"grade probabilities unavailable: {exc}")
+            warnings.append(_warning("probabilities_unavailable", f"grade probabilities unavailable: {exc}",
+                                     detail=str(exc)))
     boundary: set[int] = set()
     if probs is not None:
         boundary = {int(i) for i in scoring.boundary_review(probs, float(s["boundary"]))}
@@ -344,9 +411,10 @@ def compute(inputs: Inputs, settings: dict[str, Any]) -> Preview:
 
 
 def _report(inputs: Inputs, fits: dict[str, Any], onsite: Any, vidx: dict[int | None, int], s: dict[str, Any],
-            warnings: list[str], grades: Any, results: list[dict[str, Any]], dropped: set[int]) -> dict[str, Any]:
+            warnings: list[dict[str, Any]], grades: Any, results: list[dict[str, Any]], dropped: set[int]
+            ) -> dict[str, Any]:
     report: dict[str, Any] = {
-        "warnings": list(dict.fromkeys(warnings)), "counts": grades.counts(), "grade_names": list(grades.names),
+        "warnings": _unique(warnings), "counts": grades.counts(), "grade_names": list(grades.names),
         "changes": [r["entry_id"] for r in results if r["changed"]],
         "boundary": [r["entry_id"] for r in sorted(results, key=lambda r: r["probability"] or 0) if r["boundary"]],
         "judges": [], "venues": [], "flags": [], "dropped": sorted(dropped), "engine_version": ENGINE_VERSION,
@@ -370,7 +438,8 @@ def _report(inputs: Inputs, fits: dict[str, Any], onsite: Any, vidx: dict[int | 
     try:
         diag = scoring.diagnose(obs, fits["onsite"])
     except (ValueError, np.linalg.LinAlgError) as exc:
-        report["warnings"].append(f"diagnostics unavailable: {exc}")
+        report["warnings"].append(_warning("diagnostics_unavailable", f"diagnostics unavailable: {exc}",
+                                           detail=str(exc)))
         return report
     inv_j = {k: p for p, k in jidx.items()}
     jr = diag.judges
@@ -400,9 +469,37 @@ def _report(inputs: Inputs, fits: dict[str, Any], onsite: Any, vidx: dict[int | 
             who = inputs.venues.get(inv_v.get(f.id) or -1, str(f.id))
         else:
             who = ""
-        report["flags"].append({"subject": f.subject, "who": who, "kind": f.kind, "meaning": f.meaning})
-    report["warnings"].extend(n for n in diag.notes if n not in report["warnings"])
+        report["flags"].append(_flag(f, who, inputs))
+    venue_name = _venue_namer(inputs, vidx)
+    report["warnings"] = _unique(report["warnings"] + [_note(n, "onsite", venue_name) for n in diag.notes])
     return report
+
+
+def _venue_namer(inputs: Inputs, vidx: dict[int | None, int]) -> Callable[[int], str]:
+    """Venue index (as given to the scoring engine) -> venue name."""
+    inv_v = {k: v for v, k in vidx.items()}
+
+    def name(k: int) -> str:
+        vid = inv_v.get(k)
+        return inputs.venues.get(vid, "—") if vid is not None else "—"
+
+    return name
+
+
+def _flag(f: Any, who: str, inputs: Inputs) -> dict[str, Any]:
+    """A diagnostics flag for the report: kind, who, the statistic(s) to phrase it, and the English meaning
+    (the fallback). A flag whose statistic is not finite keeps only its meaning (shown as is)."""
+    item: dict[str, Any] = {"subject": f.subject, "who": who, "kind": f.kind, "meaning": f.meaning}
+    params: dict[str, Any] = {}
+    if f.kind == "deviation_cases":
+        n = _num(f.statistic, 0)
+        params = {"n": None if n is None else int(n),
+                  "codes": _listed([inputs.entries[i].code for i in f.entries if 0 <= i < len(inputs.entries)])}
+    elif f.kind in FLAG_KINDS and "value" in FLAG_KINDS[f.kind]:
+        params = {"value": _num(f.statistic, 4)}
+    if all(v is not None for v in params.values()):
+        item["params"] = params
+    return item
 
 
 # --------------------------------------------------------------------------------------------------
