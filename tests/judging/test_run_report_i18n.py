@@ -8,6 +8,7 @@ import dataclasses
 import importlib
 import re
 import string
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -205,3 +206,17 @@ def test_compute_stores_structured_warnings(settings: Settings, scored: int) -> 
     assert all(isinstance(w, dict) and w["code"] in grading.WARNING_CODES for w in preview.report["warnings"])
     assert len({w["code"] for w in preview.report["warnings"]}) == len(preview.report["warnings"])  # no duplicates
 
+
+
+def test_staff_catalog_files_are_what_the_catalog_source_generates(tmp_path: Path) -> None:
+    """judging/staff/_catalog.py regenerates staff.po: an entry added to the .po file alone would be lost."""
+    from judging.staff import _catalog
+
+    for locale in ("zh_Hans", "en"):
+        (tmp_path / locale / "LC_MESSAGES").mkdir(parents=True)
+    _catalog.write(tmp_path)
+    locale_root = Path(_catalog.__file__).resolve().parent.parent / "locale"
+    for locale in ("zh_Hans", "en"):
+        generated = (tmp_path / locale / "LC_MESSAGES" / "staff.po").read_text(encoding="utf-8")
+        shipped = (locale_root / locale / "LC_MESSAGES" / "staff.po").read_text(encoding="utf-8")
+        assert generated == shipped, f"{locale}/staff.po differs from judging/staff/_catalog.py: run it"
