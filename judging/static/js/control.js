@@ -1,13 +1,17 @@
 // Host and chief-judge control: put entries on stage, attendance, the server-authoritative timer, panel
 // progress (who submitted, tablets), outlier warnings and release. State comes from /api/venue/<id>/control,
-// refreshed whenever the venue feed reports an event (and every few seconds for tablet presence).
-import {Feed, clock, esc, remainingMs, t} from "./screen.js";
+// re-read (debounced, one read at a time: feed.js liveRefresh) whenever the venue feed reports an event, and
+// every 15 s for what no event announces (a tablet going silent) or while the feed is down. The countdown ticks
+// locally from the feed's timer and the server's clock.
+import {liveRefresh, statusText, timeoutSignal} from "./feed.js";
+import {apply, clock, esc, remainingMs, t} from "./screen.js";
 
 const root = document.querySelector("[data-control]");
 const venueId = root.dataset.venue;
 const canRelease = root.dataset.canRelease === "true";
 let focus = null;
 let control = null;
+let controlOffset = 0;  // server clock - local clock, from the last read (the countdown while the feed is down)
 const STATUS = {scheduled: "Scheduled", presenting: "Presenting", scoring: "Scoring", unofficial: "All sheets in",
   released: "Released", official: "Official", absent: "Absent", withdrawn: "Withdrawn"};
 
@@ -17,18 +21,35 @@ function showError(message) {
   el.textContent = message || "";
 }
 
-async function call(method, path, body) {
+async function request(method, path, body, signal) {
   const r = await fetch(path, {method, headers: {"Content-Type": "application/json", Accept: "application/json"},
-    body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin"});
+    body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin", signal});
   const data = await r.json().catch(() => ({}));
-  if (!r.ok) { showError((data.error && data.error.message) || `HTTP ${r.status}`); return null; }
-  showError("");
+  if (!r.ok) throw new Error((data.error && data.error.message) || `HTTP ${r.status}`);
   return data;
 }
 
-async function refresh() {
-  const data = await call("GET", `/api/venue/${venueId}/control${focus ? `?entry_id=${focus}` : ""}`);
-  if (data) { control = data; render(); }
+// An action: its error stays on the page until the next action (background reads report in the status line).
+async function call(method, path, body) {
+  try {
+    const data = await request(method, path, body);
+    showError("");
+    return data;
+  } catch (err) {
+    showError(err.message);
+    return null;
+  }
+}
+
+function show(data) {
+  control = data;
+  controlOffset = data.server_ms - Date.now();
+  render();
+}
+
+async function load() {
+  show(await request("GET", `/api/venue/${venueId}/control${focus ? `?entry_id=${focus}` : ""}`, undefined,
+                     timeoutSignal(15000)));
 }
 
 function actions(e) {
@@ -103,24 +124,30 @@ root.addEventListener("click", async (ev) => {
     }
     await call("POST", `/api/venue/${venueId}/entries/${id}/release`, {reason, force: Boolean(incomplete)});
   }
-  if (data) { control = data; render(); } else { await refresh(); }
+  if (data) show(data);
+  else live.refresh();
 });
 
-const feed = new Feed(`/ws/venue/${venueId}`, {
-  onState: () => { clearTimeout(root.__t); root.__t = setTimeout(refresh, 150); },
+// 15 s: a tablet going silent is announced by no event, and the chief judge should see it offline soon after
+// the 60 s threshold (every other change arrives through the feed).
+const live = liveRefresh(`/ws/venue/${venueId}`, load, {
+  fallbackMs: 15000,
+  apply,
   onStatus: (s) => {
     const mark = root.querySelector("[data-conn]");
-    mark.dataset.conn = s;
-    mark.textContent = s === "live" ? "" : t("Reconnecting…");
+    mark.dataset.conn = s.conn;
+    mark.textContent = statusText(s);
   },
 });
-setInterval(refresh, 5000);
+const feed = live.feed;
+window.__podiumFeed = feed;
+
 setInterval(() => {
   const el = root.querySelector("[data-countdown]");
-  if (!feed.state) return;
-  const ms = remainingMs(feed.state.timer, feed.serverNow());
+  const timer = feed.state ? feed.state.timer : control && control.timer;
+  if (!timer) return;
+  const ms = remainingMs(timer, feed.state ? feed.serverNow() : Date.now() + controlOffset);
   el.querySelector(".digits").textContent = clock(ms);
-  el.querySelector(".hint").textContent = feed.state.timer.running ? t("Remaining") : t("Timer paused");
+  el.querySelector(".hint").textContent = timer.running ? t("Remaining") : t("Timer paused");
   el.className = `ctl-countdown ${ms < 0 ? "over" : ms <= 60000 ? "danger" : ms <= 180000 ? "warn" : ""}`;
 }, 200);
-refresh();

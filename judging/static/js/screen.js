@@ -1,15 +1,15 @@
-// Live feed client (shared by the venue screen, the leaderboard and the control page) and the venue screen.
+// Feed projection (shared by the venue screen, the leaderboard, the tablet and the control page) and the venue
+// screen. The feed client itself is in feed.js.
 //
 // The protocol is in live/protocol.py and docs/live.md. The screen keeps a model (the snapshot, then every event
 // applied to it, exactly as live/projection.py does) and renders the model — never a delta alone. While the
 // connection is down it keeps showing the last good state with a small "reconnecting" mark, then resumes from
 // its last seq (the server replays what was missed, or sends a fresh snapshot).
 
-const I18N = window.PODIUM_I18N || {};
-export const t = (s) => I18N[s] || s;
-export const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+import {Feed as BaseFeed, esc, t} from "./feed.js";
 
-const FATAL = new Set([4400, 4401, 4403, 4404]);
+export {esc, t};
+
 const RELEASED = new Set(["released", "official"]);
 
 // ------------------------------------------------------------------------------------------ projection
@@ -86,89 +86,9 @@ export function apply(state, d, seq) {
 }
 
 // ------------------------------------------------------------------------------------------ feed client
-export class Feed {
-  constructor(path, {onState, onStatus} = {}) {
-    this.path = path;
-    this.onState = onState || (() => {});
-    this.onStatus = onStatus || (() => {});
-    this.state = null;
-    this.last = 0;
-    this.offset = 0;          // server clock - local clock, ms
-    this.bestRtt = Infinity;
-    this.attempt = 0;
-    this.connectedAt = 0;
-    this.stopped = false;
-    this.decoder = new TextDecoder();
-    this.connect();
-  }
-
-  url() {
-    const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    return `${proto}//${location.host}${this.path}?since=${this.last}`;
-  }
-
-  connect() {
-    const ws = this.ws = new WebSocket(this.url());
-    ws.binaryType = "arraybuffer";
-    ws.onopen = () => { this.connectedAt = Date.now(); };
-    ws.onmessage = (ev) => this.receive(typeof ev.data === "string" ? ev.data : this.decoder.decode(ev.data));
-    ws.onclose = (ev) => this.closed(ev);
-  }
-
-  send(obj) { if (this.ws && this.ws.readyState === 1) this.ws.send(JSON.stringify(obj)); }
-
-  ping() { this.send({type: "ping", t: Date.now()}); }
-
-  receive(text) {
-    const msg = JSON.parse(text);
-    switch (msg.type) {
-      case "hello":
-        clearInterval(this.pinger);
-        this.pinger = setInterval(() => this.ping(), Math.max(1000, msg.heartbeat_s * 1000 / 2));
-        for (let i = 0; i < 3; i++) setTimeout(() => this.ping(), i * 150);
-        if (this.offset === 0) this.offset = msg.server_ms - Date.now();
-        break;
-      case "snapshot":
-        this.state = msg.state;
-        this.last = msg.seq;
-        this.onState(this.state);
-        break;
-      case "event":
-        if (msg.seq <= this.last || !this.state) break;
-        if (msg.prev > this.last) { this.ws.close(); break; }  // a gap: reconnect, the server refills it
-        apply(this.state, msg.data, msg.seq);
-        this.last = msg.seq;
-        this.onState(this.state, msg.data);
-        break;
-      case "synced":
-        this.last = Math.max(this.last, msg.seq);
-        this.attempt = 0;
-        this.onStatus("live");
-        if (this.state) this.onState(this.state);
-        break;
-      case "pong": {
-        const now = Date.now(), rtt = now - msg.t;
-        if (rtt <= this.bestRtt * 1.5 || rtt < 50) {
-          this.bestRtt = Math.min(this.bestRtt, rtt);
-          this.offset = msg.server_ms - (msg.t + now) / 2;
-        }
-        break;
-      }
-      default: break;
-    }
-  }
-
-  closed(ev) {
-    clearInterval(this.pinger);
-    if (this.stopped) return;
-    if (FATAL.has(ev.code)) { this.onStatus("refused", ev.reason || String(ev.code)); return; }
-    this.onStatus("reconnecting");
-    if (Date.now() - this.connectedAt > 30000) this.attempt = 0;
-    const delay = Math.random() * Math.min(10000, 500 * 2 ** this.attempt++);
-    setTimeout(() => this.connect(), delay);
-  }
-
-  serverNow() { return Date.now() + this.offset; }
+/** The feed client (feed.js) with this module's projection: `state` follows every event. */
+export class Feed extends BaseFeed {
+  constructor(path, options = {}) { super(path, {apply, ...options}); }
 }
 
 // ------------------------------------------------------------------------------------------ timer

@@ -1,17 +1,31 @@
-// Monitoring page: fetch the JSON snapshot every few seconds and redraw the venue cards (no websocket needed).
+// Monitoring page: every venue at once. The cards render from the JSON snapshot, re-read whenever the staff
+// feed (/ws/staff/<contest>) reports a change (stage, timer, sheets, results, tablet presence, help calls), plus
+// a slow poll for what no event announces (a tablet going silent) and while the feed is down. Timers tick
+// locally between reads.
+import {esc, liveRefresh, statusText, t as T, timeoutSignal} from "./feed.js";
+
 const root = document.getElementById("monitor");
-const T = (s) => (window.PODIUM_I18N && window.PODIUM_I18N[s]) || s;
-const esc = (s) => String(s ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+const line = document.getElementById("mon-updated");
 
 function mmss(ms) {
   const s = Math.max(0, Math.floor(ms / 1000));
   return `${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
 }
 
+let readAt = Date.now();  // local time of the last read: a running timer has advanced since
+
+function elapsedOf(timer) {
+  return timer.elapsed_ms + (timer.running ? Date.now() - readAt : 0);
+}
+
+function timerHTML(timer) {
+  return `${mmss(elapsedOf(timer))} <small class="muted">/ ${mmss(timer.limit_ms)}${timer.running ? " ▶" : ""}</small>`;
+}
+
 function card(v) {
   const now = v.entry ? `<b>${esc(v.entry.code)}</b> ${esc(v.entry.title)} <span class="muted">${esc(v.entry.team)}</span>`
     : `<span class="muted">${esc(T("Nobody presenting"))}</span>`;
-  const over = v.timer.elapsed_ms > v.timer.limit_ms ? " over" : "";
+  const over = elapsedOf(v.timer) > v.timer.limit_ms ? " over" : "";
   const judges = v.panel.map((p) => `<li class="${p.submitted ? "done" : ""}${p.recused ? " recused" : ""}">${p.chief ? "★ " : ""}${esc(p.name)}</li>`).join("");
   const offline = v.tablets.filter((t) => !t.online);
   const tablets = offline.length ? `<p class="offline">${esc(T("Offline"))}: ${offline.map((t) => `${esc(t.account)} (${t.queued})`).join("、")}</p>` : "";
@@ -19,24 +33,39 @@ function card(v) {
   const alerts = v.alerts.map((a) => `<p class="alert">⚠ ${esc(a.name)} ${a.score} (${esc(T("panel median"))} ${a.median})</p>`).join("");
   return `<article class="card venue" data-venue="${esc(v.code)}"><h2>${esc(v.name)}</h2>
     <p class="now">${now}</p>
-    <p class="timer${over}">${mmss(v.timer.elapsed_ms)} <small class="muted">/ ${mmss(v.timer.limit_ms)}${v.timer.running ? " ▶" : ""}</small></p>
-    <p>${esc(T("Panel"))}: <b>${v.submitted}/${v.expected}</b> · ${esc(T("Tablets online"))}: ${v.online}/${v.tablets.length} · ${esc(T("Queued sheets"))}: ${v.queued}</p>
+    <p class="timer${over}" data-timer="${v.id}">${timerHTML(v.timer)}</p>
+    <p>${esc(T("Panel"))}: <b data-progress>${v.submitted}/${v.expected}</b> · ${esc(T("Tablets online"))}: ${v.online}/${v.tablets.length} · ${esc(T("Queued sheets"))}: ${v.queued}</p>
     <ul class="judges">${judges}</ul>${tablets}${help}${alerts}</article>`;
 }
 
-async function refresh() {
-  try {
-    const res = await fetch(root.dataset.url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
-    if (!res.ok) throw new Error(String(res.status));
-    const data = await res.json();
-    root.innerHTML = data.venues.map(card).join("");
-    document.getElementById("mon-updated").textContent = `${T("Updated")} ${new Date().toLocaleTimeString()}`;
-  } catch (err) {
-    document.getElementById("mon-updated").textContent = `${T("Connection problem; retrying")} (${err.message})`;
+let venues = [];
+
+async function load() {
+  const res = await fetch(root.dataset.url, {headers: {Accept: "application/json"}, credentials: "same-origin",
+                                             signal: timeoutSignal(15000)});
+  if (!res.ok) throw new Error(String(res.status));
+  const data = await res.json();
+  readAt = Date.now();
+  venues = data.venues;
+  root.innerHTML = venues.map(card).join("");
+}
+
+function tick() {
+  for (const v of venues) {
+    if (!v.timer.running) continue;
+    const el = root.querySelector(`[data-timer="${v.id}"]`);
+    if (!el) continue;
+    el.innerHTML = timerHTML(v.timer);
+    el.classList.toggle("over", elapsedOf(v.timer) > v.timer.limit_ms);
   }
 }
 
 if (root) {
-  refresh();
-  setInterval(refresh, 5000);
+  // 15 s fallback: a tablet going silent (offline after 60 s) is announced by no event
+  const live = liveRefresh(`/ws/staff/${root.dataset.contest}`, load, {
+    fallbackMs: 15000,
+    onStatus: (s) => { line.dataset.conn = s.conn; line.textContent = statusText(s); },
+  });
+  window.__podiumFeed = live.feed;
+  setInterval(tick, 1000);
 }

@@ -1,0 +1,189 @@
+"""Staff monitoring and venue control in Debian Chromium follow the live feed: a change made through the API shows
+on the page within a second or two, long before the slow fallback poll.
+
+Every page here runs with ``setInterval`` periods of 4 s or more stretched to ten minutes (an init script), so
+a page that only polls — as these pages did, every 5 s — never shows the change and the test fails: the update
+can only come from the websocket."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+
+from judging.settings import Settings
+from tests.browser.conftest import LiveServer, screenshot
+from tests.live import helpers
+
+pytestmark = pytest.mark.browser
+
+# Playwright's sync API keeps an event loop running in this thread: database helpers (asyncio.run) go to another.
+_pool = ThreadPoolExecutor(1)
+
+FAST_MS = 3000  # the page must show a change this fast; the fallback poll is 15 s (and stretched to 10 min here)
+
+SLOW_POLLS = """(() => {
+  const setInterval = window.setInterval.bind(window);
+  window.__intervals = [];
+  window.setInterval = (fn, ms, ...args) => {
+    window.__intervals.push(ms);
+    return setInterval(fn, ms >= 4000 ? 600000 : ms, ...args);
+  };
+})();"""
+
+
+def _off(fn: Any, *args: Any) -> Any:
+    return _pool.submit(fn, *args).result()
+
+
+def _settings(server: LiveServer) -> Settings:
+    return Settings.from_env(server.env).with_secret()
+
+
+def _api(server: LiveServer, headers: dict[str, str], method: str, path: str, body: Any = None) -> Any:
+    r = httpx.request(method, server.local_url + path, headers=headers, json=body, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _entry(server: LiveServer, headers: dict[str, str], venue_id: int, entry_id: int) -> Any:
+    control = _api(server, headers, "GET", f"/api/venue/{venue_id}/control?entry_id={entry_id}")
+    return next(e for e in control["entries"] if e["id"] == entry_id)
+
+
+class Watched:
+    """A page plus the websockets it opened."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.sockets: list[str] = []
+        page.on("websocket", lambda ws: self.sockets.append(ws.url))
+
+    def shows_within(self, script: str, arg: Any = None, timeout_ms: int = FAST_MS) -> float:
+        """Seconds until ``script(arg)`` is true in the page; fails after ``timeout_ms``."""
+        start = time.monotonic()
+        self.page.wait_for_function(script, arg=arg, timeout=timeout_ms, polling=50)
+        return time.monotonic() - start
+
+
+@pytest.fixture
+def slow_polls(browser: Any) -> Iterator[Any]:
+    ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    ctx.add_init_script(SLOW_POLLS)
+    yield ctx
+    ctx.close()
+
+
+def _staff_context(server: LiveServer, ctx: Any) -> None:
+    out = server.podium("users", "invite-staff", "值班员")
+    account = int(re.search(r"staff account (\d+)", out).group(1))  # type: ignore[union-attr]
+    token = _off(helpers.bearer, _settings(server), account)["Authorization"].split()[1]
+    ctx.add_cookies([{"name": "podium_session", "value": token, "url": server.url}])
+
+
+def _open_monitor(server: LiveServer, ctx: Any, contest_id: int) -> Watched:
+    w = Watched(ctx.new_page())
+    w.page.goto(f"{server.url}/staff/contests/{contest_id}/monitor")
+    w.page.wait_for_selector("#mon-updated[data-conn=live]:has-text('更新于')", timeout=10000)
+    return w
+
+
+def _card(code: str) -> str:
+    return f"#monitor article.venue[data-venue={code}]"
+
+
+def test_monitor_follows_the_staff_feed(live_server: LiveServer, slow_polls: Any) -> None:
+    s = _settings(live_server)
+    v = _off(helpers.venue_info, s)
+    host = _off(helpers.bearer, s, v.host)
+    _staff_context(live_server, slow_polls)
+    w = _open_monitor(live_server, slow_polls, v.contest_id)
+    assert any(url.endswith(f"/ws/staff/{v.contest_id}?since=0") for url in w.sockets), w.sockets
+    assert 15000 in w.page.evaluate("window.__intervals")  # the fallback poll (tablet presence)
+
+    # The host puts an entry on stage: the card shows it.
+    entry = v.entries[0]
+    _api(live_server, host, "POST", f"/api/venue/{v.venue_id}/stage", {"entry_id": entry})
+    code = _entry(live_server, host, v.venue_id, entry)["code"]
+    took = w.shows_within("([sel, code]) => document.querySelector(sel + ' .now')?.textContent.includes(code)",
+                          [_card("V1"), code])
+    assert took < FAST_MS / 1000
+
+    # A judge's sheet arrives: the panel count moves.
+    _off(helpers.write_sheet, s, entry, v.panel[1], "85")
+    took = w.shows_within("sel => document.querySelectorAll(sel + ' ul.judges li.done').length === 1", _card("V1"))
+    assert took < FAST_MS / 1000
+    assert w.page.locator(f"{_card('V1')} [data-progress]").inner_text().startswith("1/")
+
+    # The timer starts; between reads it ticks in the page.
+    _api(live_server, host, "POST", f"/api/venue/{v.venue_id}/timer", {"action": "start"})
+    w.shows_within("sel => document.querySelector(sel + ' .timer')?.textContent.includes('▶')", _card("V1"))
+    first = w.page.locator(f"{_card('V1')} .timer").inner_text()
+    time.sleep(2.2)
+    assert w.page.locator(f"{_card('V1')} .timer").inner_text() != first
+    assert "连接有问题" not in w.page.locator("#mon-updated").inner_text()
+    screenshot(w.page, "live-monitor")
+    _api(live_server, host, "POST", f"/api/venue/{v.venue_id}/timer", {"action": "reset"})
+
+
+def test_control_console_follows_the_venue_feed(live_server: LiveServer, slow_polls: Any) -> None:
+    s = _settings(live_server)
+    v = _off(helpers.venue_info, s)
+    w = Watched(slow_polls.new_page())
+    w.page.goto(live_server.login_link(v.chief))
+    host = _off(helpers.bearer, s, v.host)
+    w.page.goto(f"{live_server.url}/venue/{v.venue_id}")
+    w.page.wait_for_selector("[data-control] [data-conn=live]:has-text('更新于')", timeout=10000)
+    assert any(url.endswith(f"/ws/venue/{v.venue_id}?since=0") for url in w.sockets), w.sockets
+    assert 15000 in w.page.evaluate("window.__intervals")  # the fallback poll (tablet presence)
+
+    # The host (another device) puts an entry on stage: the chief judge's console marks it.
+    entry = v.entries[2]
+    _api(live_server, host, "POST", f"/api/venue/{v.venue_id}/stage", {"entry_id": entry})
+    took = w.shows_within("id => document.querySelector(`tr[data-entry='${id}']`)?.classList.contains('current')",
+                          entry)
+    assert took < FAST_MS / 1000
+
+    # Follow that entry's panel, then a judge submits: the tick shows up.
+    w.page.click(f"tr[data-entry='{entry}'] button[data-act=focus]")
+    w.page.wait_for_function("id => document.querySelector(`tr[data-entry='${id}']`)?.classList.contains('focus')",
+                             arg=entry)
+    assert w.page.locator("[data-panel] li.done").count() == 0
+    _off(helpers.write_sheet, s, entry, v.panel[1], "87")
+    took = w.shows_within("() => document.querySelectorAll('[data-panel] li.done').length === 1")
+    assert took < FAST_MS / 1000
+    w.shows_within("id => document.querySelector(`tr[data-entry='${id}'] td:nth-child(4)`)"
+                   "?.textContent.startsWith('1/')", entry)
+
+    # The host starts the timer elsewhere: the console's countdown runs.
+    _api(live_server, host, "POST", f"/api/venue/{v.venue_id}/timer", {"action": "start"})
+    w.shows_within("() => document.querySelector('[data-countdown] .hint')?.textContent === '剩余时间'")
+    assert w.page.locator("[data-error]").is_hidden()
+    screenshot(w.page, "live-control")
+    _api(live_server, host, "POST", f"/api/venue/{v.venue_id}/timer", {"action": "reset"})
+
+
+def test_monitor_reports_a_lost_connection_and_catches_up(live_server: LiveServer, slow_polls: Any) -> None:
+    s = _settings(live_server)
+    v = _off(helpers.venue_info, s)
+    _staff_context(live_server, slow_polls)
+    w = _open_monitor(live_server, slow_polls, v.contest_id)
+    live_server.stop()
+    w.page.wait_for_selector("#mon-updated[data-conn=reconnecting]:has-text('连接有问题，正在重试')", timeout=5000)
+    assert "更新于" in w.page.locator("#mon-updated").inner_text()  # when the cards were last good
+    live_server.start()
+    w.page.wait_for_selector("#mon-updated[data-conn=live]", timeout=15000)
+    w.page.wait_for_function("() => !document.querySelector('#mon-updated').textContent.includes('连接有问题')",
+                             timeout=5000)
+    host = _off(helpers.bearer, s, v.host)
+    entry = v.entries[3]
+    _api(live_server, host, "POST", f"/api/venue/{v.venue_id}/stage", {"entry_id": entry})
+    code = _entry(live_server, host, v.venue_id, entry)["code"]
+    took = w.shows_within("([sel, code]) => document.querySelector(sel + ' .now')?.textContent.includes(code)",
+                          [_card("V1"), code])
+    assert took < FAST_MS / 1000
