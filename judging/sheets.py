@@ -498,7 +498,7 @@ _SUBMIT_CONTEXT = (
 )
 
 # PostgreSQL: lock the sheet against a concurrent submission or lock, and read its flag after the lock.
-_LOCK_SHEET = select(t_sheet.c.locked).where(t_sheet.c.id == _sheet_id).with_for_update()
+_LOCK_SHEET = select(t_sheet.c.locked).where(t_sheet.c.id == _sheet_id).with_for_update(key_share=True)
 
 # A sheet's versions as three numbers: the current one, the highest one, and whether this id is among them.
 _SHEET_VERSIONS = select(
@@ -1004,7 +1004,7 @@ async def lock_entry(db: Database, app: Any, p: Principal, entry_id: int, reason
             select(PanelMember.person_id).where(PanelMember.venue_id == entry.venue_id))).scalars().all()
         sheets = {s.person_id: s for s in (await session.execute(
             select(ScoreSheet).where(ScoreSheet.stage_id == stage.id, ScoreSheet.entry_id == entry.id)
-            .with_for_update())).scalars()}
+            .with_for_update(key_share=True))).scalars()}
         rubric: Rubric | None = None
         now = utcnow()
         count = 0
@@ -1040,7 +1040,8 @@ async def reopen_sheet(db: Database, app: Any, p: Principal, sheet_id: int, reas
 
     async def tx(session: AsyncSession) -> ReopenOut:
         sheet = (await session.execute(
-            select(ScoreSheet).where(ScoreSheet.id == sheet_id).with_for_update())).scalar_one_or_none()
+            select(ScoreSheet).where(ScoreSheet.id == sheet_id).with_for_update(key_share=True))
+        ).scalar_one_or_none()
         if sheet is None:
             raise refuse("sheet_not_found", f"There is no sheet {sheet_id}.", 404)
         entry = await session.get(Entry, sheet.entry_id)

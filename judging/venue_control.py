@@ -51,9 +51,13 @@ def _aware(at: datetime) -> datetime:
 
 
 async def load_venue(session: AsyncSession, venue_id: int, *, lock: bool = False) -> Venue:
+    # Row locks here and in judging/sheets.py are FOR NO KEY UPDATE (``key_share=True``; SQLite ignores them): no
+    # transaction changes these rows' keys, and plain FOR UPDATE also blocks the KEY SHARE lock that a foreign-key
+    # check takes. A release (venue, then entry) and the lifecycle check (entry, then an event naming the venue)
+    # deadlocked that way until PostgreSQL broke the cycle after deadlock_timeout (1 s).
     stmt = select(Venue).where(Venue.id == venue_id)
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(key_share=True)
     venue = (await session.execute(stmt)).scalar_one_or_none()
     if venue is None:
         raise PodiumError(f"There is no venue {venue_id}.", code="not_found", status_code=404)
@@ -63,7 +67,7 @@ async def load_venue(session: AsyncSession, venue_id: int, *, lock: bool = False
 async def load_entry(session: AsyncSession, venue: Venue, entry_id: int, *, lock: bool = False) -> Entry:
     stmt = select(Entry).where(Entry.id == entry_id)
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(key_share=True)
     entry = (await session.execute(stmt)).scalar_one_or_none()
     if entry is None or entry.venue_id != venue.id:
         raise PodiumError(f"Entry {entry_id} is not presented in {venue.name}.", code="not_found", status_code=404)
@@ -243,7 +247,8 @@ async def complete_entries(db: Database, entry_ids: list[int]) -> bool:
     async def tx(session: AsyncSession) -> bool:
         moved = False
         for entry_id in candidates:
-            entry = (await session.execute(select(Entry).where(Entry.id == entry_id).with_for_update())).scalar()
+            entry = (await session.execute(
+                select(Entry).where(Entry.id == entry_id).with_for_update(key_share=True))).scalar()
             if entry is not None and await mark_unofficial_if_complete(session, entry):
                 moved = True
         return moved

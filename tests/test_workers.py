@@ -216,3 +216,44 @@ def test_events_are_numbered_at_commit_in_commit_order(tmp_path: Path, pg_url: s
             await db.dispose()
 
     asyncio.run(main())
+
+
+def test_row_locks_do_not_block_foreign_key_checks(tmp_path: Path, pg_url: str) -> None:
+    """Host controls and releases lock their venue and entry rows with FOR NO KEY UPDATE: a concurrent transaction
+    that only *references* those rows (an event's venue, a new sheet's entry: a foreign-key check takes KEY SHARE)
+    is not blocked. With FOR UPDATE, the lifecycle check (entry locked, then an event naming the venue) and a
+    release (venue locked, then the entry) deadlocked: PostgreSQL broke each cycle after deadlock_timeout (1 s),
+    the release's retry came later still (hundreds per national benchmark day)."""
+    import asyncio
+
+    from judging import migrate
+    from judging.db.engine import Database
+    from judging.db.models import Entry
+    from judging.events import append_event
+    from judging.venue_control import load_entry, load_venue
+
+    settings = Settings(var_dir=str(tmp_path / "var"), database_url=pg_url, secret=SECRET)
+    migrate.upgrade(settings)
+    plan = seed_contest(settings, venues=1, judges=2, entries=1)
+    venue_id, entry_id = plan.venues[0].venue_id, plan.venues[0].entries[0]
+
+    async def main() -> None:
+        db = Database(settings)
+        try:
+            async with db.write() as release_tx:  # a release: venue first, then (below) the entry
+                venue = await load_venue(release_tx, venue_id, lock=True)
+
+                async def lifecycle() -> None:  # the "panel complete?" check: the entry, then an event
+                    async with db.write() as session:
+                        entry = await session.get(Entry, entry_id, with_for_update={"key_share": True})
+                        assert entry is not None
+                        await append_event(session, "entry.status", {"entry_id": entry_id, "status": "unofficial"},
+                                           contest_id=plan.contest_id, venue_id=venue_id)
+
+                # the event's foreign key to the locked venue must not wait for the release to finish
+                await asyncio.wait_for(lifecycle(), 5)
+                await load_entry(release_tx, venue, entry_id, lock=True)
+        finally:
+            await db.dispose()
+
+    asyncio.run(main())
