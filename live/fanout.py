@@ -166,13 +166,19 @@ class Listener:
 
 class Hub:
     def __init__(self, channels: ChannelsPlugin, *, max_queue: int = DEFAULT_MAX_QUEUE,
-                 coalesce_s: float | None = 0.0) -> None:
+                 coalesce_s: float | None = 0.0, coalesce_per_listener_s: float = 0.0,
+                 coalesce_max_s: float = 0.0) -> None:
         self.channels = channels
         self.max_queue = max_queue
         self.coalesce_s = coalesce_s
         """Events of a channel arriving within this time go to each socket as one write (0: those arriving in
         the same loop iteration, e.g. the events of one transaction; None: one write per event). A write is a
         system call per socket, the main cost of a busy feed; the frames stay separate websocket messages."""
+        self.coalesce_per_listener_s = coalesce_per_listener_s
+        self.coalesce_max_s = coalesce_max_s
+        """A channel with many local sockets waits longer: ``listeners x coalesce_per_listener_s``, between
+        ``coalesce_s`` and ``coalesce_max_s``. A flush costs one write per socket whatever it carries, so this
+        bounds the share of the loop one busy channel's flushes can take (see :meth:`window`)."""
         self._pending: dict[str, list[tuple[Item, Frame]]] = {}
         self._listeners: dict[str, set[Listener]] = {}
         self._pumps: dict[str, asyncio.Task[None]] = {}
@@ -221,11 +227,21 @@ class Hub:
         if pending is None:
             pending = self._pending[channel] = []
             loop = asyncio.get_running_loop()
-            if self.coalesce_s > 0:
-                loop.call_later(self.coalesce_s, self._flush, channel)
+            window = self.window(channel)
+            if window > 0:
+                loop.call_later(window, self._flush, channel)
             else:
                 loop.call_soon(self._flush, channel)
         pending.append((item, frame))
+
+    def window(self, channel: str) -> float:
+        """How long this channel's events are gathered before one write per socket: ``coalesce_s``, or for a
+        channel with many local sockets ``listeners x coalesce_per_listener_s`` up to ``coalesce_max_s``. A flush
+        to n sockets takes about n x (one system call); with a per-listener time k times that cost, one
+        channel's flushes take at most ~1/k of the loop however busy the contest."""
+        base = self.coalesce_s or 0.0
+        scaled = len(self._listeners.get(channel, ())) * self.coalesce_per_listener_s
+        return max(base, min(scaled, self.coalesce_max_s)) if scaled > base else base
 
     def _flush(self, channel: str) -> None:
         batch = self._pending.pop(channel, None)

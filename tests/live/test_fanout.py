@@ -214,3 +214,35 @@ def test_events_of_one_iteration_reach_each_socket_in_one_write() -> None:
 
     asyncio.run(go())
 
+
+
+def test_a_channel_with_many_sockets_gathers_events_longer() -> None:
+    """The coalescing window grows with the channel's local sockets (a flush costs one write per socket), within
+    [coalesce_s, coalesce_max_s]; events inside the window still reach each socket in one write."""
+    async def go() -> None:
+        hub = Hub(FakeChannels(), max_queue=16, coalesce_s=0.01,  # type: ignore[arg-type]
+                  coalesce_per_listener_s=0.05, coalesce_max_s=0.25)
+        assert hub.window("c") == 0.01  # no sockets
+        config = FeedConfig(heartbeat_s=60, send_timeout_s=60, max_queue=16)
+        sockets = [FakeSocket() for _ in range(3)]
+        protos = [FakeServerProtocol() for _ in sockets]
+        for s, p in zip(sockets, protos, strict=True):
+            s.scope[RAW_SEND_KEY] = p.send
+        tasks = [asyncio.create_task(serve_feed(s, hub, FakeSource(), 0, config))  # type: ignore[arg-type]
+                 for s in sockets]
+        for _ in range(50):
+            await asyncio.sleep(0)
+        assert hub.count("c") == 3 and hub.window("c") == pytest.approx(0.15)  # 3 x 50 ms
+        hub.deliver("c", event(1))
+        await asyncio.sleep(0.08)  # longer than coalesce_s, inside the 150 ms window
+        hub.deliver("c", event(2))
+        assert all(p.transport.writes == [] for p in protos)
+        await asyncio.sleep(0.2)
+        wire = frame_bytes(event(1)) + frame_bytes(event(2))
+        assert [p.transport.writes for p in protos] == [[wire]] * 3
+        await _cancel(tasks)
+        hub.coalesce_per_listener_s = 1.0
+        hub._listeners["c"] = {object() for _ in range(3)}  # type: ignore[misc]
+        assert hub.window("c") == 0.25  # capped
+
+    asyncio.run(go())
