@@ -105,3 +105,45 @@ async def test_concurrent_writers_queue_instead_of_failing(app: Any) -> None:
     async with db.read() as session:
         assert (await session.execute(text("SELECT count(*) FROM contest"))).scalar() == 50
     await db.dispose()
+
+
+async def test_commit_waits_for_the_disk_off_the_loop(app: Any) -> None:
+    """A write transaction's COMMIT (an fsync with synchronous=FULL) runs in the commit thread, not on the loop;
+    the statements before it run on the loop's thread."""
+    import threading
+
+    db = app.state.db
+    seen: list[tuple[str, int]] = []
+    async with db.write() as session:
+        raw = (await (await session.connection()).get_raw_connection()).driver_connection
+        raw._connection.set_trace_callback(lambda sql: seen.append((sql.split()[0].upper(), threading.get_ident())))
+        await session.execute(text("INSERT INTO contest (name, year, organizer, grade_rule, created_at) "
+                                   "VALUES ('threaded', 2024, '', '{}', '2024-01-01 00:00:00')"))
+    raw._connection.set_trace_callback(None)
+    loop_thread = threading.get_ident()
+    threads = dict(seen)
+    assert threads["INSERT"] == loop_thread and threads["COMMIT"] != loop_thread, seen
+    async with db.read() as session:
+        assert (await session.execute(text("SELECT count(*) FROM contest WHERE name = 'threaded'"))).scalar() == 1
+    await db.dispose()
+
+
+async def test_a_cancelled_commit_still_finishes_before_the_caller_moves_on() -> None:
+    """Cancelling the task awaiting a commit must not hand the connection back (to be rolled back or closed on the
+    loop) while the thread is still committing on it."""
+    import time
+
+    from judging.db.sqlite_inline import _in_thread
+
+    done: list[float] = []
+
+    def slow() -> None:
+        time.sleep(0.3)
+        done.append(time.monotonic())
+
+    task = asyncio.create_task(_in_thread(slow))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert done and done[0] <= time.monotonic()  # it had finished when the cancellation came through
