@@ -223,7 +223,7 @@ def test_row_locks_do_not_block_foreign_key_checks(tmp_path: Path, pg_url: str) 
     that only *references* those rows (an event's venue, a new sheet's entry: a foreign-key check takes KEY SHARE)
     is not blocked. With FOR UPDATE, the lifecycle check (entry locked, then an event naming the venue) and a
     release (venue locked, then the entry) deadlocked: PostgreSQL broke each cycle after deadlock_timeout (1 s),
-    the release's retry came later still (hundreds per national benchmark day)."""
+    the release's retry came later still (several per national benchmark day)."""
     import asyncio
 
     from judging import migrate
