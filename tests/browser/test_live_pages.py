@@ -97,6 +97,16 @@ def _card(code: str) -> str:
     return f"#monitor article.venue[data-venue={code}]"
 
 
+
+def _stage_shows_on_monitor(w: Any, live_server: Any, host: str, venue_id: int, entry: int) -> None:
+    """The host puts ``entry`` on stage; the monitor's card for V1 shows it within FAST_MS."""
+    _api(live_server, host, "POST", f"/api/venue/{venue_id}/stage", {"entry_id": entry})
+    code = _entry(live_server, host, venue_id, entry)["code"]
+    took = w.shows_within("([sel, code]) => document.querySelector(sel + ' .now')?.textContent.includes(code)",
+                          [_card("V1"), code])
+    assert took < FAST_MS / 1000
+
+
 def test_monitor_follows_the_staff_feed(live_server: LiveServer, slow_polls: Any) -> None:
     s = _settings(live_server)
     v = _off(helpers.venue_info, s)
@@ -108,11 +118,7 @@ def test_monitor_follows_the_staff_feed(live_server: LiveServer, slow_polls: Any
 
     # The host puts an entry on stage: the card shows it.
     entry = v.entries[0]
-    _api(live_server, host, "POST", f"/api/venue/{v.venue_id}/stage", {"entry_id": entry})
-    code = _entry(live_server, host, v.venue_id, entry)["code"]
-    took = w.shows_within("([sel, code]) => document.querySelector(sel + ' .now')?.textContent.includes(code)",
-                          [_card("V1"), code])
-    assert took < FAST_MS / 1000
+    _stage_shows_on_monitor(w, live_server, host, v.venue_id, entry)
 
     # A judge's sheet arrives: the panel count moves.
     _off(helpers.write_sheet, s, entry, v.panel[1], "85")
@@ -182,8 +188,4 @@ def test_monitor_reports_a_lost_connection_and_catches_up(live_server: LiveServe
                              timeout=5000)
     host = _off(helpers.bearer, s, v.host)
     entry = v.entries[3]
-    _api(live_server, host, "POST", f"/api/venue/{v.venue_id}/stage", {"entry_id": entry})
-    code = _entry(live_server, host, v.venue_id, entry)["code"]
-    took = w.shows_within("([sel, code]) => document.querySelector(sel + ' .now')?.textContent.includes(code)",
-                          [_card("V1"), code])
-    assert took < FAST_MS / 1000
+    _stage_shows_on_monitor(w, live_server, host, v.venue_id, entry)

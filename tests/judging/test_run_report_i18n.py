@@ -21,20 +21,10 @@ from judging.settings import Settings
 from judging.staff import grading
 from tests.conftest import run_db
 from tests.helpers import make_staff, staff_login
-from tests.judging.staff_support import seed_onsite
 
 BADGE = '<span class="badge flag-kind">{}</span> '
 CJK = re.compile(r"[\u4e00-\u9fff]")
 SAMPLE = {"n": 3, "codes": "2024-001, 2024-002", "groups": "A, B", "detail": "singular matrix", "value": 1.2345}
-
-
-@pytest.fixture
-def scored(settings: Settings, demo: int) -> int:
-    async def go(session: Any) -> int:
-        return await seed_onsite(session, demo)
-
-    assert run_db(settings, go) > 100
-    return demo
 
 
 def _preview(client: Any, contest_id: int) -> tuple[int, str]:

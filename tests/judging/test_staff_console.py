@@ -7,7 +7,6 @@ import io
 from collections import Counter
 from typing import Any
 
-import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
@@ -16,16 +15,7 @@ from judging.settings import Settings
 from judging.staff import assignment, grading
 from tests.conftest import run_db
 from tests.helpers import account_with_role, login_link, make_staff, staff_login
-from tests.judging.staff_support import correct_one, seed_onsite
-
-
-@pytest.fixture
-def scored(settings: Settings, demo: int) -> int:
-    async def go(session: Any) -> int:
-        return await seed_onsite(session, demo)
-
-    assert run_db(settings, go) > 100
-    return demo
+from tests.judging.staff_support import correct_one
 
 
 def _audit(settings: Settings, action: str) -> list[AuditLog]:
