@@ -239,9 +239,8 @@ class Hub:
         channel with many local sockets ``listeners x coalesce_per_listener_s`` up to ``coalesce_max_s``. A flush
         to n sockets takes about n x (one system call); with a per-listener time k times that cost, one
         channel's flushes take at most ~1/k of the loop however busy the contest."""
-        base = self.coalesce_s or 0.0
         scaled = len(self._listeners.get(channel, ())) * self.coalesce_per_listener_s
-        return max(base, min(scaled, self.coalesce_max_s)) if scaled > base else base
+        return max(self.coalesce_s or 0.0, min(scaled, self.coalesce_max_s))
 
     def _flush(self, channel: str) -> None:
         batch = self._pending.pop(channel, None)
