@@ -52,25 +52,34 @@ def summary(samples: list[float]) -> dict[str, float | int]:
     return {"median_ms": round(statistics.median(ms), 2), "p90_ms": round(p90, 2), "n": len(ms)}
 
 
-async def measure(settings: Any, plan: ContestPlan, n: int, warmup: int) -> dict[str, dict[str, float | int]]:
+async def measure(settings: Any, plan: ContestPlan, n: int, warmup: int,
+                  trace: bool = False) -> dict[str, dict[str, float | int]]:
     import httpx
+    from sqlalchemy import event
 
     from judging.app import create_app
     from judging.observability import configure_logging
 
     app = create_app(settings)
+    statements: list[str] = []  # SQL sent during the current timed request (SAVEPOINT/COMMIT included)
     judges = [(j, v) for v in plan.venues for j in v.judges]
     pairs = [(j, e) for j, v in judges for e in v.entries]  # every (judge, entry) may get one new sheet
     rounds = n + warmup
     if len(pairs) < rounds:
         raise SystemExit(f"the seeded contest has {len(pairs)} judge x entry pairs; need {rounds} (raise --venues)")
     times: dict[str, list[float]] = {k: [] for k in (
-        "state", "heartbeat", "heartbeat_changed", "sheet_new", "sheet_replay", "sheet_correction")}
+        "state", "heartbeat", "heartbeat_changed", "sheet_new", "sheet_replay", "sheet_correction",
+        "venue_stage", "venue_timer", "venue_end", "venue_release", "venue_control")}
+    counts: dict[str, list[int]] = {k: [] for k in times}
 
     # The app's lifespan (the event publisher, stores) and plain ASGI calls on this event loop: no server, no
     # socket, no thread hop, so the time is the app's own work plus a small, constant client cost.
     async with app.lifespan(), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                                  base_url="http://podium.test", timeout=60) as client:
+        def count(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+            statements.append(sql)
+
+        event.listen(app.state.db.engine.sync_engine, "before_cursor_execute", count)
         configure_logging("WARNING")  # as `podium serve` with PODIUM_LOG_LEVEL=WARNING: no access-log line
         logging.getLogger("httpx").setLevel(logging.WARNING)
         tokens: dict[int, str] = {}
@@ -85,13 +94,18 @@ async def measure(settings: Any, plan: ContestPlan, n: int, warmup: int) -> dict
         async def timed(kind: str, i: int, method: str, url: str, cookie: str, expect: int,
                         body: dict[str, Any] | None = None) -> Any:
             headers = {"Cookie": f"podium_session={cookie}"}
+            statements.clear()
             t0 = time.perf_counter()
             r = await client.request(method, url, json=body, headers=headers)
             elapsed = time.perf_counter() - t0
+            if i == warmup and trace:
+                print(f"--- {kind}: {len(statements)} statements",
+                      *(" " + " ".join(s.split())[:160] for s in statements), sep="\n", flush=True)
             if r.status_code != expect:
                 raise SystemExit(f"{kind}: {r.status_code} (expected {expect}): {r.text[:300]}")
             if i >= warmup:
                 times[kind].append(elapsed)
+                counts[kind].append(len(statements))
             return r.json()
 
         rubric_items: dict[int, list[dict[str, Any]]] = {}
@@ -122,7 +136,32 @@ async def measure(settings: Any, plan: ContestPlan, n: int, warmup: int) -> dict
                     "queued": (i // len(scored)) % 2}
             await timed("heartbeat_changed", i, "POST", "/api/judge/heartbeat", cookie, 200, beat)
             await timed("heartbeat", i, "POST", "/api/judge/heartbeat", cookie, 200, beat)
-    return {k: summary(v) for k, v in times.items()}
+
+        # A venue's cycle, as the host's console and the chief judge's tablet drive it, on venues the sheets above
+        # did not touch: stage, timer start, end, every panel sheet (untimed), release, the console's re-read.
+        touched = {e for _, e in pairs[:rounds]}
+        used = {v.venue_id for v in plan.venues if touched & set(v.entries)}
+        cycle = [(v, e) for v in reversed(plan.venues) if v.venue_id not in used for e in v.entries]
+        for i, (v, entry) in enumerate(cycle[:rounds]):
+            host = await token(v.host.account_id, v.host.link)
+            chief = await token(v.judges[0].account_id, v.judges[0].link)
+            base = f"/api/venue/{v.venue_id}"
+            await timed("venue_stage", i, "POST", f"{base}/stage", host, 200, {"entry_id": entry})
+            await timed("venue_timer", i, "POST", f"{base}/timer", host, 200, {"action": "start"})
+            await timed("venue_end", i, "POST", f"{base}/entries/{entry}/end", host, 200, {})
+            for judge in v.judges:
+                cookie = await token(judge.account_id, judge.link)
+                state = (await client.get("/api/judge/state", headers={"Cookie": f"podium_session={cookie}"})).json()
+                rubric = {r["id"]: r["items"] for r in state["rubrics"]}
+                items = next(rubric[e["rubric_id"]] for e in state["entries"] if e["id"] == entry)
+                body = {"client_submission_id": uuid.uuid4().hex, "entry_id": entry, "stage": "onsite",
+                        "values": {it["key"]: it["step"] for it in items}, "base_version": 0, "device_id": "bench"}
+                r = await client.post("/api/judge/sheets", json=body, headers={"Cookie": f"podium_session={cookie}"})
+                if r.status_code != 201:
+                    raise SystemExit(f"panel sheet: {r.status_code}: {r.text[:300]}")
+            await timed("venue_release", i, "POST", f"{base}/entries/{entry}/release", chief, 200, {})
+            await timed("venue_control", i, "GET", f"{base}/control", host, 200)
+    return {k: {**summary(v), "statements": statistics.median(counts[k])} for k, v in times.items() if v}
 
 
 async def main() -> None:
@@ -134,6 +173,7 @@ async def main() -> None:
     parser.add_argument("--entries", type=int, default=4)
     parser.add_argument("--pg-url", default="", help="run on a fresh database on this PostgreSQL server")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    parser.add_argument("--trace", action="store_true", help="print the SQL of the first timed request of each kind")
     args = parser.parse_args()
     log = (lambda *_: None) if args.json else (lambda msg: print(msg, flush=True))
 
@@ -156,7 +196,7 @@ async def main() -> None:
             backend = "postgresql" if db_url else "sqlite"
             log(f"requests: {args.venues} venues x {args.judges} judges x {args.entries} entries, {backend}, "
                 f"n={args.n} (+{args.warmup} warm-up), one request at a time, in process")
-            results = await measure(settings, plan, args.n, args.warmup)
+            results = await measure(settings, plan, args.n, args.warmup, trace=args.trace)
         finally:
             if db_url:
                 with contextlib.suppress(Exception):
@@ -165,9 +205,15 @@ async def main() -> None:
               "heartbeat_changed": "POST /api/judge/heartbeat (changed)", "sheet_new": "POST /api/judge/sheets (new)",
               "sheet_replay": "POST /api/judge/sheets (replay)",
               "sheet_correction": "POST /api/judge/sheets (correction)"}
+    labels.update({f"venue_{k}": f"{m} /api/venue/{{id}}/{u}" for k, m, u in (
+        ("stage", "POST", "stage"), ("timer", "POST", "timer (start)"), ("end", "POST", "entries/{id}/end"),
+        ("release", "POST", "entries/{id}/release"), ("control", "GET ", "control"))})
     for key, label in labels.items():
+        if key not in results:
+            continue
         r = results[key]
-        log(f"  {label:<42} median {r['median_ms']:7.2f} ms   p90 {r['p90_ms']:7.2f} ms")
+        log(f"  {label:<42} median {r['median_ms']:7.2f} ms   p90 {r['p90_ms']:7.2f} ms   "
+            f"{r['statements']:g} SQL statements")
     if args.json:
         print(json.dumps({"backend": backend, "n": args.n, "venues": args.venues, "judges": args.judges,
                           "entries": args.entries, **results}))

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from judging.audit import record
@@ -195,23 +195,27 @@ async def timer(session: AsyncSession, who: Principal, venue_id: int, action: st
 
 # ------------------------------------------------------------------------------------------ panel and sheets
 async def panel_marks(session: AsyncSession, entry: Entry) -> list[PanelMark]:
-    """The venue panel's current on-site totals for an entry (chief first), with recusals."""
-    panel = (await session.execute(
-        select(Person, PanelMember.is_chief).join(PanelMember, PanelMember.person_id == Person.id)
-        .where(PanelMember.venue_id == entry.venue_id).order_by(PanelMember.is_chief.desc(), PanelMember.id)
-    )).all()
-    totals = dict((await session.execute(
-        select(ScoreSheet.person_id, SheetVersion.total)
+    """The venue panel's current on-site totals for an entry (chief first), with recusals.
+
+    One statement (the total and the recusal are correlated subqueries per panel member): it runs for every
+    sheet's "panel complete?" check, every release and every console read — three round trips each before."""
+    total = (
+        select(SheetVersion.total).select_from(ScoreSheet)
         .join(SheetVersion, and_(SheetVersion.sheet_id == ScoreSheet.id, SheetVersion.is_current.is_(True),
                                  SheetVersion.discarded.is_(False)))
         .join(Stage, Stage.id == ScoreSheet.stage_id)
-        .where(ScoreSheet.entry_id == entry.id, Stage.kind == "onsite"))).all())
-    recused = set((await session.execute(
-        select(Conflict.person_id)
-        .where(or_(Conflict.entry_id == entry.id, Conflict.organization == entry.organization))
-    )).scalars().all())
-    return [PanelMark(person_id=p.id, name=p.name, total=Decimal(totals[p.id]) if p.id in totals else None,
-                      recused=p.id in recused, is_chief=chief) for p, chief in panel]
+        .where(ScoreSheet.entry_id == entry.id, ScoreSheet.person_id == Person.id, Stage.kind == "onsite")
+        .order_by(ScoreSheet.id.desc()).limit(1).scalar_subquery()
+    )
+    recused = exists().where(Conflict.person_id == Person.id,
+                             or_(Conflict.entry_id == entry.id, Conflict.organization == entry.organization))
+    rows = (await session.execute(
+        select(Person.id, Person.name, PanelMember.is_chief, total, recused)
+        .join(PanelMember, PanelMember.person_id == Person.id)
+        .where(PanelMember.venue_id == entry.venue_id).order_by(PanelMember.is_chief.desc(), PanelMember.id)
+    )).all()
+    return [PanelMark(person_id=pid, name=name, total=Decimal(t) if t is not None else None, recused=bool(r),
+                      is_chief=chief) for pid, name, chief, t, r in rows]
 
 
 def missing(marks: list[PanelMark]) -> list[PanelMark]:
@@ -257,7 +261,10 @@ async def complete_entries(db: Database, entry_ids: list[int]) -> bool:
 
 
 # ------------------------------------------------------------------------------------------ release
-async def released_results(session: AsyncSession, venue_id: int) -> dict[int, Any]:
+async def released_results(session: AsyncSession, venue_id: int,
+                           statuses: dict[int, str] | None = None) -> dict[int, Any]:
+    """The venue's current results of entries still released or official (``statuses``: the venue's entries'
+    statuses when the caller has them already, one statement fewer)."""
     rows = (await session.execute(
         select(Event.kind, Event.payload).where(Event.venue_id == venue_id,
                                                 Event.kind.in_(("result.released", "result.corrected")))
@@ -267,8 +274,9 @@ async def released_results(session: AsyncSession, venue_id: int) -> dict[int, An
         data = parse_data(kind, payload)
         if isinstance(data, ResultReleased | ResultCorrected):
             out[data.entry_id] = result_of(data)
-    statuses = dict((await session.execute(
-        select(Entry.id, Entry.status).where(Entry.venue_id == venue_id))).all())
+    if statuses is None:
+        statuses = dict((await session.execute(
+            select(Entry.id, Entry.status).where(Entry.venue_id == venue_id))).all())
     return {k: v for k, v in out.items() if statuses.get(k) in RELEASED}
 
 

@@ -329,7 +329,8 @@ class Event(Base):
     """What screens and staff must see, written in the same transaction as the change it describes."""
 
     __tablename__ = "event"
-    __table_args__ = (Index("ix_event_contest_seq", "contest_id", "seq"),)
+    __table_args__ = (Index("ix_event_contest_seq", "contest_id", "seq"),
+                      Index("ix_event_venue_seq", "venue_id", "seq"))
 
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     contest_id: Mapped[int | None] = mapped_column(ForeignKey("contest.id", ondelete="CASCADE"), default=None)

@@ -17,7 +17,7 @@ from litestar.response import Template
 from sqlalchemy import and_, select
 
 from judging.auth import Principal, requires_venue_control
-from judging.db.models import Account, Contest, Entry, Presence, ScoreSheet, SheetVersion, Stage, TopicType
+from judging.db.models import Account, Contest, Entry, Presence, ScoreSheet, SheetVersion, Stage, TopicType, Venue
 from judging.events import after_commit
 from judging.feed import timer_of
 from judging.venue_control import (
@@ -149,18 +149,24 @@ def _aware(at: datetime) -> datetime:
 async def control_state(request: Request[Any, Any, Any], p: Principal, venue_id: int,
                         focus: int | None = None) -> ControlState:
     async with request.app.state.db.read() as session:
-        venue = await load_venue(session, venue_id)
-        contest = await session.get(Contest, venue.contest_id)
-        keys = dict((await session.execute(select(TopicType.id, TopicType.key))).all())
-        entries = (await session.execute(select(Entry).where(Entry.venue_id == venue.id)
-                                         .order_by(Entry.running_order, Entry.id))).scalars().all()
+        # One statement per part: the console re-reads this after every action and on every feed event.
+        found = (await session.execute(select(Venue, Contest.name).outerjoin(Contest, Contest.id == Venue.contest_id)
+                                       .where(Venue.id == venue_id))).first()
+        if found is None:
+            await load_venue(session, venue_id)  # raises its 404
+        venue, contest_name = found
+        listed = (await session.execute(
+            select(Entry, TopicType.key).outerjoin(TopicType, TopicType.id == Entry.topic_type_id)
+            .where(Entry.venue_id == venue.id).order_by(Entry.running_order, Entry.id))).all()
+        entries = [e for e, _ in listed]
+        keys = {e.id: key or "" for e, key in listed}
         submitted: dict[int, set[int]] = {}
         for entry_id, person_id in (await session.execute(
                 select(ScoreSheet.entry_id, ScoreSheet.person_id).join(Stage, Stage.id == ScoreSheet.stage_id)
                 .join(SheetVersion, and_(SheetVersion.sheet_id == ScoreSheet.id, SheetVersion.is_current.is_(True)))
                 .where(ScoreSheet.entry_id.in_([e.id for e in entries]), Stage.kind == "onsite"))).all():
             submitted.setdefault(entry_id, set()).add(person_id)
-        released = await released_results(session, venue.id)
+        released = await released_results(session, venue.id, {e.id: e.status for e in entries})
         ranks = competition_ranks(released)
         if focus is None:
             pending = [e for e in entries if e.status in ("scoring", "unofficial")]
@@ -196,7 +202,7 @@ async def control_state(request: Request[Any, Any, Any], p: Principal, venue_id:
                                     for o in raw["outliers"]])
         rows = [
             EntryRow(id=e.id, code=e.code, title=e.title, team=e.team, organization=e.organization,
-                     topic_type=keys.get(e.topic_type_id, ""), running_order=e.running_order, status=e.status,
+                     topic_type=keys[e.id], running_order=e.running_order, status=e.status,
                      submitted=len(submitted.get(e.id, ())),
                      expected=expected if (expected is not None and e.id == focus) else 0,
                      display=released[e.id].display if e.id in released else None, rank=ranks.get(e.id))
@@ -204,7 +210,7 @@ async def control_state(request: Request[Any, Any, Any], p: Principal, venue_id:
         ]
         return ControlState(
             venue_id=venue.id, venue_name=venue.name, contest_id=venue.contest_id,
-            contest_name=contest.name if contest else "", server_ms=now_ms(), timer=timer_of(venue),
+            contest_name=contest_name or "", server_ms=now_ms(), timer=timer_of(venue),
             current_entry_id=venue.current_entry_id, focus_entry_id=focus, entries=rows, panel=panel,
             can_release=can_release, preview=pre,
         )
