@@ -44,6 +44,8 @@ class Frame:
         self.wire = frame_bytes(data)
 
 DEFAULT_MAX_QUEUE = 256
+LAG_WEIGHT = 0.1
+"""Weight of each flush's lateness in :attr:`Hub.lag` (a mean over roughly the last ten flushes)."""
 
 
 def frame_of(data: bytes) -> WebSocketSendEvent:
@@ -167,7 +169,8 @@ class Listener:
 class Hub:
     def __init__(self, channels: ChannelsPlugin, *, max_queue: int = DEFAULT_MAX_QUEUE,
                  coalesce_s: float | None = 0.0, coalesce_per_listener_s: float = 0.0,
-                 coalesce_max_s: float = 0.0) -> None:
+                 coalesce_max_s: float = 0.0, busy_lag_s: float = 0.0, busy_stretch: float = 1.0,
+                 busy_max_s: float = 0.0) -> None:
         self.channels = channels
         self.max_queue = max_queue
         self.coalesce_s = coalesce_s
@@ -179,6 +182,16 @@ class Hub:
         """A channel with many local sockets waits longer: ``listeners x coalesce_per_listener_s``, between
         ``coalesce_s`` and ``coalesce_max_s``. A flush costs one write per socket whatever it carries, so this
         bounds the share of the loop one busy channel's flushes can take (see :meth:`window`)."""
+        self.busy_lag_s = busy_lag_s
+        self.busy_stretch = busy_stretch
+        self.busy_max_s = busy_max_s
+        """Load adaptation (off when ``busy_lag_s`` is 0): while this process's loop runs late — :attr:`lag`, how
+        late flush timers fire, smoothed — a many-socket channel's per-socket time grows up to ``busy_stretch``
+        times and its cap up to ``busy_max_s``, fully so at a lag of ``busy_lag_s``. A saturated worker then
+        spends less of its loop (and its viewers' devices less of theirs) on flushes; an idle one keeps the
+        short window."""
+        self.lag = 0.0
+        """How late this hub's flush timers fire, an exponentially weighted mean (seconds)."""
         self._pending: dict[str, list[tuple[Item, Frame]]] = {}
         self._listeners: dict[str, set[Listener]] = {}
         self._pumps: dict[str, asyncio.Task[None]] = {}
@@ -229,7 +242,7 @@ class Hub:
             loop = asyncio.get_running_loop()
             window = self.window(channel)
             if window > 0:
-                loop.call_later(window, self._flush, channel)
+                loop.call_later(window, self._flush, channel, loop.time() + window)
             else:
                 loop.call_soon(self._flush, channel)
         pending.append((item, frame))
@@ -238,11 +251,20 @@ class Hub:
         """How long this channel's events are gathered before one write per socket: ``coalesce_s``, or for a
         channel with many local sockets ``listeners x coalesce_per_listener_s`` up to ``coalesce_max_s``. A flush
         to n sockets takes about n x (one system call); with a per-listener time k times that cost, one
-        channel's flushes take at most ~1/k of the loop however busy the contest."""
+        channel's flushes take at most ~1/k of the loop however busy the contest. While the loop runs late, a
+        many-socket channel's window stretches (``busy_*``); a channel below ``coalesce_s`` never does."""
         scaled = len(self._listeners.get(channel, ())) * self.coalesce_per_listener_s
-        return max(self.coalesce_s or 0.0, min(scaled, self.coalesce_max_s))
+        base = self.coalesce_s or 0.0
+        if scaled <= base or self.busy_lag_s <= 0:
+            return max(base, min(scaled, self.coalesce_max_s))
+        busy = min(1.0, self.lag / self.busy_lag_s)
+        cap = self.coalesce_max_s + busy * max(0.0, self.busy_max_s - self.coalesce_max_s)
+        return max(base, min(scaled * (1.0 + busy * (self.busy_stretch - 1.0)), cap))
 
-    def _flush(self, channel: str) -> None:
+    def _flush(self, channel: str, due: float | None = None) -> None:
+        if due is not None:
+            late = max(0.0, asyncio.get_running_loop().time() - due)
+            self.lag += LAG_WEIGHT * (late - self.lag)
         batch = self._pending.pop(channel, None)
         if not batch:
             return

@@ -84,7 +84,13 @@ class FeedConfig:
     flush (one system call per socket, ~8 us on the machines we measured) takes at most ~1/5 of the loop:
     2,000 sockets on the public board gather for 80 ms, 2,500 per worker (national) for 100 ms."""
     coalesce_max_s: float = 0.2
-    """The longest a feed gathers events (its added latency)."""
+    """The longest a feed gathers events (its added latency) while the process keeps up."""
+    busy_lag_s: float = 0.02
+    """Load adaptation (``Hub.window``; 0 turns it off): when this process's flush timers fire this late on
+    average, its many-socket feeds gather ``busy_stretch`` times longer, up to ``busy_max_s`` — less of a
+    saturated worker's loop goes to flushes, less of every phone's to reading them. Proportionally below."""
+    busy_stretch: float = 2.5
+    busy_max_s: float = 0.25
 
 
 class _Close(Exception):

@@ -75,6 +75,9 @@ class Queues(msgspec.Struct):
     """Live events this process wrote straight to a socket's transport (one pre-built frame per event)."""
     asgi_writes: int = 0
     """Live events written through the ASGI send instead (another server, or a socket that was busy)."""
+    flush_lag_ms: float = 0.0
+    """How late this process's fan-out flush timers fire (a smoothed mean): its event loop's backlog. Above
+    ``FeedConfig.busy_lag_s`` (20 ms) the big feeds gather events longer (docs/live.md)."""
 
 
 class OpsStatus(msgspec.Struct):
@@ -126,7 +129,8 @@ def _queues(app: Any) -> Queues:
         return Queues(0, 0, 0)
     sizes = [len(listener) for group in dict(getattr(hub, "_listeners", {})).values() for listener in tuple(group)]
     return Queues(sum(sizes), max(sizes, default=0), int(getattr(hub, "received", 0)),
-                  int(getattr(hub, "wire_writes", 0)), int(getattr(hub, "asgi_writes", 0)))
+                  int(getattr(hub, "wire_writes", 0)), int(getattr(hub, "asgi_writes", 0)),
+                  round(float(getattr(hub, "lag", 0.0)) * 1000, 1))
 
 
 @get("/api/staff/status", summary="Operations status: connections, event lag, tablets, queues", tags=["staff"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -244,5 +245,32 @@ def test_a_channel_with_many_sockets_gathers_events_longer() -> None:
         hub.coalesce_per_listener_s = 1.0
         hub._listeners["c"] = {object() for _ in range(3)}  # type: ignore[misc]
         assert hub.window("c") == 0.25  # capped
+
+    asyncio.run(go())
+
+
+def test_a_late_loop_stretches_only_the_many_socket_windows() -> None:
+    """Load adaptation: flush timers that fire late raise ``Hub.lag``; at ``busy_lag_s`` a many-socket channel
+    gathers ``busy_stretch`` times longer (up to ``busy_max_s``), a small channel keeps ``coalesce_s``."""
+    async def go() -> None:
+        hub = Hub(FakeChannels(), max_queue=16, coalesce_s=0.01,  # type: ignore[arg-type]
+                  coalesce_per_listener_s=0.001, coalesce_max_s=0.1, busy_lag_s=0.02, busy_stretch=2.0,
+                  busy_max_s=0.15)
+        hub._listeners["big"] = {object() for _ in range(60)}  # type: ignore[misc]
+        hub._listeners["small"] = {object() for _ in range(5)}  # type: ignore[misc]
+        assert hub.lag == 0 and hub.window("big") == pytest.approx(0.06) and hub.window("small") == 0.01
+        for _ in range(25):  # each flush timer fires ~30 ms late: the loop is blocked before it runs
+            hub.deliver("small", event(1))
+            asyncio.get_running_loop().call_soon(time.sleep, 0.04)
+            await asyncio.sleep(0.045)
+        assert hub.lag >= 0.02
+        assert hub.window("big") == pytest.approx(0.12)  # 60 x 1 ms x 2
+        assert hub.window("small") == 0.01
+        hub._listeners["big"] = {object() for _ in range(100)}  # type: ignore[misc]
+        assert hub.window("big") == pytest.approx(0.15)  # the busy cap (0.1 while the loop keeps up)
+        hub.lag = 0.01  # half busy: halfway
+        assert hub.window("big") == pytest.approx(0.125)
+        hub.busy_lag_s = 0  # adaptation off
+        assert hub.window("big") == pytest.approx(0.1)
 
     asyncio.run(go())

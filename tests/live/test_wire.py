@@ -72,7 +72,7 @@ def test_real_server_writes_live_events_to_the_transport(tmp_path: Path) -> None
                     seqs = [m.seq for m in msgs if hasattr(m, "seq") and event_kind(m)]
                     assert seqs == sorted(seqs)
             status = httpx.get(f"{server.local_url}/api/staff/status", headers=bearer(staff), timeout=30).json()
-            assert status["queues"]["wire_writes"] >= 4, status["queues"]
+            assert status["queues"]["wire_writes"] >= 4 and status["queues"]["flush_lag_ms"] >= 0, status["queues"]
             assert status["gc_frozen_objects"] > 10_000  # podium serve settles its start-up heap
     finally:
         server.stop()
