@@ -198,6 +198,12 @@ ZH: dict[str, str] = {
     'flag-detail:conflict_of_interest': '对申报有关联关系的成果，评分比预期高 {value:.2f} 分（与该评委所评其他成果相比）。',
     'flag-detail:unlinked': '与其他分会场没有共同评委或锚定成果：该分会场与其他分会场的比较只能依靠假设。',
     'flag-detail:low_reliability': '该分会场评委组平均分的可靠性不高（ICC(2,k) = {value:.2f}，低于 0.75）：评委对成果排序分歧较大，处于等级边界附近的成果值得复核。',
+    # recompute-check mismatches (judging/staff/grading.py MISMATCH_CODES)
+    'mismatch:engine_version': '引擎版本不同：存档为 {stored}，当前为 {current}',
+    'mismatch:input_digest': '输入摘要不一致',
+    'mismatch:missing_in_stored': '{code}：存档的计算结果中没有该成果',
+    'mismatch:grade_differs': '{code}：存档为 {stored_grade} {stored_score}，重算为 {grade} {score}',
+    'mismatch:not_recomputed': '成果 ID {entry}：存档中有，重算结果中没有',
 }
 
 EN: dict[str, str] = {
@@ -242,6 +248,12 @@ EN: dict[str, str] = {
     'flag-detail:conflict_of_interest': "Scores entries with a declared relationship {value:.2f} points higher than expected, relative to the judge's other entries.",
     'flag-detail:unlinked': 'Shares no judge or anchor entry with any other venue: its scores are compared with other venues only by assumption.',
     'flag-detail:low_reliability': 'The panel mean is not very reliable (ICC(2,k) = {value:.2f} < 0.75): the judges disagree on the order of entries; grades near a boundary here deserve a second look.',
+    # recompute-check mismatches (judging/staff/grading.py MISMATCH_CODES)
+    'mismatch:engine_version': 'engine version {stored} != {current}',
+    'mismatch:input_digest': 'input digest differs',
+    'mismatch:missing_in_stored': '{code}: missing in the stored run',
+    'mismatch:grade_differs': '{code}: stored {stored_grade} {stored_score}, recomputed {grade} {score}',
+    'mismatch:not_recomputed': 'entry {entry}: stored but not recomputed',
 }
 
 

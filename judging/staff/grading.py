@@ -553,6 +553,21 @@ async def finalize(session: AsyncSession, run_id: int, account_id: int) -> Grade
     return run
 
 
+# A mismatch is a ``scoring.Note``: the English sentence (the JSON API and ``podium grades verify`` print it as is)
+# with a code and params, so the recompute-check page phrases it through the staff catalog (``mismatch:<code>``).
+MISMATCH_CODES: dict[str, tuple[str, ...]] = {  # code -> params its message uses
+    "engine_version": ("stored", "current"),
+    "input_digest": (),
+    "missing_in_stored": ("code",),
+    "grade_differs": ("code", "stored_grade", "stored_score", "grade", "score"),
+    "not_recomputed": ("entry",),
+}
+
+
+def _shown(x: object) -> str:
+    return "—" if x is None else str(x)
+
+
 @dataclass
 class Verification:
     run_id: int
@@ -560,7 +575,7 @@ class Verification:
     stored_digest: str
     recomputed_digest: str
     current_digest: str
-    mismatches: list[str]
+    mismatches: list[str]  # scoring.Note items
 
     @property
     def current(self) -> bool:
@@ -578,22 +593,27 @@ async def verify(session: AsyncSession, run_id: int) -> Verification:
         select(GradeResult).where(GradeResult.run_id == run_id))).scalars()}
     mismatches: list[str] = []
     if run.engine_version != ENGINE_VERSION:
-        mismatches.append(f"engine version {run.engine_version} != {ENGINE_VERSION}")
+        mismatches.append(scoring.Note(f"engine version {run.engine_version} != {ENGINE_VERSION}", "engine_version",
+                                       {"stored": run.engine_version, "current": ENGINE_VERSION}))
     if preview.digest != run.input_digest:
-        mismatches.append("input digest differs")
+        mismatches.append(scoring.Note("input digest differs", "input_digest"))
     seen = set()
     for r in preview.results:
         s = stored.get(r["entry_id"])
         seen.add(r["entry_id"])
         if s is None:
-            mismatches.append(f"{r['code']}: missing in the stored run")
+            mismatches.append(scoring.Note(f"{r['code']}: missing in the stored run", "missing_in_stored",
+                                           {"code": r["code"]}))
             continue
         if s.grade != r["grade"] or _dec(r["final"]) != (None if s.final_score is None else Decimal(s.final_score)
                                                           .quantize(Decimal("0.0001"))) \
                 or (s.rank or None) != r["rank"] or bool(s.recommended) != r["recommended"]:
-            mismatches.append(f"{r['code']}: stored {s.grade} {s.final_score}, recomputed {r['grade']} {r['final']}")
+            mismatches.append(scoring.Note(
+                f"{r['code']}: stored {s.grade} {s.final_score}, recomputed {r['grade']} {r['final']}", "grade_differs",
+                {"code": r["code"], "stored_grade": _shown(s.grade), "stored_score": _shown(s.final_score),
+                 "grade": _shown(r["grade"]), "score": _shown(r["final"])}))
     for eid in set(stored) - seen:
-        mismatches.append(f"entry {eid}: stored but not recomputed")
+        mismatches.append(scoring.Note(f"entry {eid}: stored but not recomputed", "not_recomputed", {"entry": eid}))
     cur = await current_digest(session, run.contest_id)
     return Verification(run_id, not mismatches, run.input_digest, preview.digest, cur, mismatches)
 
