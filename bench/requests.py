@@ -11,7 +11,14 @@ logged-in judges (login link -> session cookie). Timed, each N times, sequential
 * ``POST /api/judge/sheets``: a new sheet (201), a replay of the same client submission id (200, the original
   receipt) and a correction with ``base_version`` (201).
 
-Printed: median and p90 per endpoint in ms. ``--json``: the last line is one JSON object.
+Then a venue's cycle on venues the sheets above did not touch, as the host's console and the chief judge drive it:
+``POST /api/venue/{id}/stage``, ``.../timer`` (start), ``.../entries/{id}/end``, every panel sheet (untimed),
+``.../entries/{id}/release`` and the console's ``GET /api/venue/{id}/control``.
+
+Printed: median and p90 per endpoint in ms, and the median number of SQL statements sent while the request ran
+(counted on the engine, so background work it triggers — the event publisher, the "panel complete?" check — is
+included when it runs meanwhile). ``--trace`` prints the statements of each endpoint's first timed request.
+``--json``: the last line is one JSON object.
 
     .venv/bin/python bench/requests.py                    # SQLite, N=200
     .venv/bin/python bench/requests.py -n 400 --json
