@@ -152,9 +152,11 @@ async def control_state(request: Request[Any, Any, Any], p: Principal, venue_id:
         # One statement per part: the console re-reads this after every action and on every feed event.
         found = (await session.execute(select(Venue, Contest.name).outerjoin(Contest, Contest.id == Venue.contest_id)
                                        .where(Venue.id == venue_id))).first()
-        if found is None:
-            await load_venue(session, venue_id)  # raises its 404
-        venue, contest_name = found
+        if found is None:  # no such venue: load_venue raises its 404 (unless the venue appeared meanwhile)
+            venue = await load_venue(session, venue_id)
+            contest_name = await session.scalar(select(Contest.name).where(Contest.id == venue.contest_id))
+        else:
+            venue, contest_name = found
         listed = (await session.execute(
             select(Entry, TopicType.key).outerjoin(TopicType, TopicType.id == Entry.topic_type_id)
             .where(Entry.venue_id == venue.id).order_by(Entry.running_order, Entry.id))).all()
