@@ -186,8 +186,11 @@ def test_podium_watch_prints_the_feed(live_server: LiveServer) -> None:
     try:
         assert proc.stdout is not None
         lines = [proc.stdout.readline() for _ in range(3)]
-        assert lines[0].startswith("connected to venue/") and lines[1].startswith("snapshot at #")
-        assert lines[2].startswith("synced at #")
+        if not (lines[0].startswith("connected to venue/") and lines[1].startswith("snapshot at #")
+                and lines[2].startswith("synced at #")):
+            proc.kill()  # say why (stderr and exit code), not just that the lines are missing
+            _, err = proc.communicate(timeout=15)
+            raise AssertionError(f"podium watch printed {lines!r}, exit code {proc.returncode}, stderr:\n{err}")
         _api(live_server, bearer(s, v.host), "POST", f"/api/venue/{v.venue_id}/timer", {"action": "reset"})
         out, _ = proc.communicate(timeout=15)
         assert " timer " in out and proc.returncode == 0
