@@ -116,21 +116,26 @@ async def measure(settings: Any, plan: ContestPlan, n: int, warmup: int,
             return r.json()
 
         rubric_items: dict[int, list[dict[str, Any]]] = {}
-        for i, (judge, entry) in enumerate(pairs[:rounds]):
-            cookie = await token(judge.account_id, judge.link)
+
+        async def first_sheet(cookie: str, entry: int) -> dict[str, Any]:
+            """A first on-site sheet for ``entry``, each item at its step (rubrics read from a judge's state once)."""
             if entry not in rubric_items:
                 state = (await client.get("/api/judge/state", headers={"Cookie": f"podium_session={cookie}"})).json()
                 rubrics = {r["id"]: r["items"] for r in state["rubrics"]}
                 rubric_items.update({e["id"]: rubrics[e["rubric_id"]] for e in state["entries"] if e["rubric_id"]})
-            items = rubric_items[entry]
-            body = {"client_submission_id": uuid.uuid4().hex, "entry_id": entry, "stage": "onsite",
-                    "values": {it["key"]: it["step"] for it in items}, "base_version": 0, "device_id": "bench"}
+            return {"client_submission_id": uuid.uuid4().hex, "entry_id": entry, "stage": "onsite",
+                    "values": {it["key"]: it["step"] for it in rubric_items[entry]}, "base_version": 0,
+                    "device_id": "bench"}
+
+        for i, (judge, entry) in enumerate(pairs[:rounds]):
+            cookie = await token(judge.account_id, judge.link)
+            body = await first_sheet(cookie, entry)
             new = await timed("sheet_new", i, "POST", "/api/judge/sheets", cookie, 201, body)
             again = await timed("sheet_replay", i, "POST", "/api/judge/sheets", cookie, 200, body)
             if again != new:
                 raise SystemExit(f"a replay answered another receipt: {again} != {new}")
             edit = {**body, "client_submission_id": uuid.uuid4().hex, "base_version": new["version"],
-                    "values": {it["key"]: it["max"] for it in items}}
+                    "values": {it["key"]: it["max"] for it in rubric_items[entry]}}
             await timed("sheet_correction", i, "POST", "/api/judge/sheets", cookie, 201, edit)
 
         scored = list({j.account_id: j for j, _ in pairs[:rounds]}.values())  # judges with sheets, all entries
@@ -158,11 +163,7 @@ async def measure(settings: Any, plan: ContestPlan, n: int, warmup: int,
             await timed("venue_end", i, "POST", f"{base}/entries/{entry}/end", host, 200, {})
             for judge in v.judges:
                 cookie = await token(judge.account_id, judge.link)
-                state = (await client.get("/api/judge/state", headers={"Cookie": f"podium_session={cookie}"})).json()
-                rubric = {r["id"]: r["items"] for r in state["rubrics"]}
-                items = next(rubric[e["rubric_id"]] for e in state["entries"] if e["id"] == entry)
-                body = {"client_submission_id": uuid.uuid4().hex, "entry_id": entry, "stage": "onsite",
-                        "values": {it["key"]: it["step"] for it in items}, "base_version": 0, "device_id": "bench"}
+                body = await first_sheet(cookie, entry)
                 r = await client.post("/api/judge/sheets", json=body, headers={"Cookie": f"podium_session={cookie}"})
                 if r.status_code != 201:
                     raise SystemExit(f"panel sheet: {r.status_code}: {r.text[:300]}")
