@@ -24,7 +24,9 @@ from tests.helpers import make_staff, staff_login
 
 BADGE = '<span class="badge flag-kind">{}</span> '
 CJK = re.compile(r"[\u4e00-\u9fff]")
-SAMPLE = {"n": 3, "codes": "2024-001, 2024-002", "groups": "A, B", "detail": "singular matrix", "value": 1.2345}
+SAMPLE = {"n": 3, "codes": "2024-001, 2024-002", "groups": "A, B", "detail": "singular matrix", "value": 1.2345,
+          "stored": "0.9", "current": "1.0", "code": "2024-001", "stored_grade": "一等奖", "stored_score": "91.2",
+          "grade": "二等奖", "score": "88.5", "entry": 7}
 
 
 def _preview(client: Any, contest_id: int) -> tuple[int, str]:
@@ -144,6 +146,7 @@ def _keys() -> list[tuple[str, tuple[str, ...]]]:
     keys = [(f"warning:{c}", p) for c, p in grading.WARNING_CODES.items()]
     keys += [(f"flag:{k}", ()) for k in grading.FLAG_KINDS]
     keys += [(f"flag-detail:{k}", p) for k, p in grading.FLAG_KINDS.items()]
+    keys += [(f"mismatch:{c}", p) for c, p in grading.MISMATCH_CODES.items()]  # the recompute-check page
     return keys
 
 
