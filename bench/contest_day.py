@@ -37,6 +37,11 @@ the national profile is not pinned (2 workers, PostgreSQL and Redis share both c
     .venv/bin/python bench/contest_day.py --profile provincial
     .venv/bin/python bench/contest_day.py --profile national      # needs PostgreSQL and Redis (see --pg-url)
     .venv/bin/python bench/contest_day.py --quick --json          # last line: one JSON object
+    .venv/bin/python bench/contest_day.py --profile national --tempo 3   # the schedule 3x slower (see --tempo)
+
+The profiles' schedule is compressed: an entry's turn (``presentation_s`` + ``scoring_s``) lasts seconds instead of
+a real ~21 minutes (``compression`` in the output). ``--tempo`` stretches it to find how much load the targets
+hold to; heartbeats, polls and pings keep their real intervals.
 """
 
 from __future__ import annotations
@@ -87,6 +92,10 @@ POLL_S = 30.0  # as judging/static/js/tablet.js while its venue feed is live (PO
 HEARTBEAT_S = 20.0
 FEED_PING_S = 10.0
 """Client ping on every feed socket (the server closes a socket silent for 3 x its 20 s heartbeat)."""
+REAL_CYCLE_S = (15 + 5 + 1) * 60
+"""One entry's turn on a real day: the 15 + 5 minutes presentation and questions that PRODUCT.md gives as the
+default timing, and about a minute for the last judge's sheet. A benchmark cycle (``presentation_s`` +
+``scoring_s``) is far shorter: ``compression`` in the output is the ratio."""
 WAVE = 250
 """Feed sockets opened at a time (listen backlog)."""
 TLS = ssl.create_default_context()
@@ -837,6 +846,15 @@ async def bare_litestar(concurrency: int, seconds: float, body: dict[str, Any]) 
 
 
 # ------------------------------------------------------------------------------------------ set-up
+def scratch_database(url: str, prefix: str) -> tuple[str, str]:
+    """(URL of a fresh database next to ``url``'s, its name): the same server, user and options (e.g. a Unix socket
+    given as ``?host=/var/run/postgresql``), another database name."""
+    from sqlalchemy.engine import make_url
+
+    name = prefix + uuid.uuid4().hex[:10]
+    return make_url(url).set(database=name).render_as_string(hide_password=False), name
+
+
 async def _pg_admin(url: str, sql: str) -> None:
     import asyncpg
 
@@ -867,18 +885,29 @@ def start_server(env: dict[str, str], port: int, workers: int, log_path: Path) -
     raise RuntimeError("server did not start:\n" + log_path.read_text()[-3000:])
 
 
-async def main(args: argparse.Namespace) -> dict[str, Any]:
+def day_profile(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    """The profile's name and its settings after the command line's overrides; ``--tempo`` stretches the venues'
+    schedule (presentations, scoring windows, start times), not the devices' heartbeat, poll and ping intervals."""
     name = "quick" if args.quick else args.profile
     prof = dict(PROFILES[name])
     for key in ("venues", "judges", "viewers", "entries", "backend", "workers"):
         if getattr(args, key) is not None:
             prof[key] = getattr(args, key)
+    for key in ("presentation_s", "scoring_s", "stagger_s"):
+        prof[key] *= args.tempo
+    prof["compression"] = round(REAL_CYCLE_S / (prof["presentation_s"] + prof["scoring_s"]))
+    return name, prof
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    name, prof = day_profile(args)
     log = (lambda *_: None) if args.json else (lambda msg: print(msg, flush=True))
     if prof["workers"] == 1 and shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
         os.sched_setaffinity(0, {1})
     seed = args.seed
     out: dict[str, Any] = {"profile": name, "cores": os.cpu_count(), "seed": seed,
-                           **{k: prof[k] for k in ("venues", "judges", "viewers", "entries", "backend", "workers")}}
+                           **{k: prof[k] for k in ("venues", "judges", "viewers", "entries", "backend", "workers")},
+                           "tempo": args.tempo, "compression": prof["compression"]}
     log(f"contest day '{name}': {prof['venues']} venues x {prof['judges']} judges, {prof['entries']} entries per "
         f"venue, {prof['viewers']} viewers, {prof['backend']}, {prof['workers']} process(es), seed {seed}")
     with tempfile.TemporaryDirectory(prefix="podium-day-") as tmp:
@@ -888,10 +917,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
         env.update({"PODIUM_VAR_DIR": str(var), "PODIUM_PORT": str(port), "PODIUM_HOST": "127.0.0.1",
                     "PODIUM_LOG_LEVEL": "WARNING", "PODIUM_SECRET": secret})
-        db_url = ""
+        db_url = db_name = ""
         if prof["backend"] == "pg":
-            db_url = args.pg_url.rsplit("/", 1)[0] + "/podium_day_" + uuid.uuid4().hex[:10]
-            await _pg_admin(args.pg_url, f'CREATE DATABASE "{db_url.rsplit("/", 1)[1]}"')
+            db_url, db_name = scratch_database(args.pg_url, "podium_day_")
+            await _pg_admin(args.pg_url, f'CREATE DATABASE "{db_name}"')
             env.update({"PODIUM_DATABASE_URL": db_url, "PODIUM_REDIS_URL": args.redis_url})
         proc = None
         try:
@@ -919,7 +948,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 shutil.copy(var / "server.log", os.environ["BENCH_SERVER_LOG"])  # keep it for a post-mortem
             if db_url:
                 with contextlib.suppress(Exception):
-                    await _pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{db_url.rsplit("/", 1)[1]}" WITH (FORCE)')
+                    await _pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
     submit = pct(day.submit_latency)
     screen = pct(day.screen_latency)
     missed = max(0, day.expected_receipts - len(day.screen_latency))
@@ -929,12 +958,16 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "releases": day.releases,
         "screen_receipts": len(day.screen_latency), "screen_receipts_expected": day.expected_receipts,
         "requests": day.http_requests, "requests_per_s": round(day.http_requests / meta["day_s"], 1),
+        "submissions_per_s": round(submit["n"] / meta["day_s"], 1),
+        "releases_per_s": round(day.releases / meta["day_s"], 2),
         "replays": day.replays, "edits": day.edits, "errors": errors, "missed_screen_receipts": missed,
         "keepalive_retries": day.retried, "state_refetches": day.state_refetches, "error_samples": day.errors[:10],
         "reconciliation": rec,
     })
     log(f"  day: {meta['day_s']} s, {day.http_requests} requests ({out['requests_per_s']} /s), {day.releases} "
-        f"releases, {day.replays} replays, {day.edits} corrections")
+        f"releases ({out['releases_per_s']} /s), {submit['n']} submissions ({out['submissions_per_s']} /s), "
+        f"{day.replays} replays, {day.edits} corrections; tempo x{args.tempo:g}: an entry's turn is "
+        f"1/{out['compression']} of a real one")
     log(f"  submit latency      p50 {submit['p50_ms']} ms  p99 {submit['p99_ms']} ms  max {submit['max_ms']} ms "
         f"({submit['n']} submissions)")
     log(f"  release->screen     p50 {screen['p50_ms']} ms  p99 {screen['p99_ms']} ms  max {screen['max_ms']} ms "
@@ -994,7 +1027,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-if __name__ == "__main__":
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", choices=sorted(PROFILES), default="provincial")
     parser.add_argument("--quick", action="store_true", help="CI-sized run (4 venues x 5 judges, 100 viewers)")
@@ -1004,6 +1037,10 @@ if __name__ == "__main__":
     parser.add_argument("--judges", type=int)
     parser.add_argument("--viewers", type=int)
     parser.add_argument("--entries", type=int, help="entries per venue")
+    parser.add_argument("--tempo", type=float, default=1.0,
+                        help="stretch the day: presentations, scoring windows and venue start times x this (2: "
+                             "half the submissions and releases per second); heartbeats, polls and pings keep "
+                             "their real intervals")
     parser.add_argument("--backend", choices=["sqlite", "pg"], help="override the profile's database")
     parser.add_argument("--workers", type=int, help="override the profile's server processes (pg only)")
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop",
@@ -1015,7 +1052,19 @@ if __name__ == "__main__":
     parser.add_argument("--pg-url", default=os.environ.get(
         "PODIUM_TEST_PG_URL", "postgresql+asyncpg://podium:podium@127.0.0.1:5432/podium"))
     parser.add_argument("--redis-url", default=os.environ.get("PODIUM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
-    ns = parser.parse_args()
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = build_parser()
+    ns = p.parse_args(argv)
+    if not ns.tempo > 0:
+        p.error("--tempo must be a positive number")
+    return ns
+
+
+if __name__ == "__main__":
+    ns = parse_args()
     if ns.loop == "uvloop":
         import uvloop
 

@@ -50,7 +50,7 @@ else:
     sys.path.insert(0, str(ROOT))
 
 from bench._contest_seed import ContestPlan, seed_contest  # noqa: E402
-from bench.contest_day import _pg_admin  # noqa: E402
+from bench.contest_day import _pg_admin, scratch_database  # noqa: E402
 
 
 def summary(samples: list[float]) -> dict[str, float | int]:
@@ -189,10 +189,10 @@ async def main() -> None:
         secret = "r" * 40
         env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
         env.update({"PODIUM_VAR_DIR": tmp, "PODIUM_SECRET": secret, "PODIUM_LOG_LEVEL": "WARNING"})
-        db_url = ""
+        db_url = db_name = ""
         if args.pg_url:
-            db_url = args.pg_url.rsplit("/", 1)[0] + "/podium_req_" + uuid.uuid4().hex[:10]
-            await _pg_admin(args.pg_url, f'CREATE DATABASE "{db_url.rsplit("/", 1)[1]}"')
+            db_url, db_name = scratch_database(args.pg_url, "podium_req_")
+            await _pg_admin(args.pg_url, f'CREATE DATABASE "{db_name}"')
             env["PODIUM_DATABASE_URL"] = db_url
         try:
             subprocess.run([sys.executable, "-m", "judging", "db", "upgrade"], env=env, cwd=ROOT, check=True,
@@ -208,7 +208,7 @@ async def main() -> None:
         finally:
             if db_url:
                 with contextlib.suppress(Exception):
-                    await _pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{db_url.rsplit("/", 1)[1]}" WITH (FORCE)')
+                    await _pg_admin(args.pg_url, f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
     labels = {"state": "GET  /api/judge/state", "heartbeat": "POST /api/judge/heartbeat (unchanged)",
               "heartbeat_changed": "POST /api/judge/heartbeat (changed)", "sheet_new": "POST /api/judge/sheets (new)",
               "sheet_replay": "POST /api/judge/sheets (replay)",

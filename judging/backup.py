@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from judging.settings import Settings
 
@@ -31,10 +31,13 @@ def _sqlite_path(settings: Settings) -> Path:
 
 
 def _pg_args(settings: Settings) -> tuple[list[str], dict[str, str]]:
+    """pg_dump/pg_restore arguments for the app's database URL: its host, or the Unix socket directory given as
+    ``?host=/var/run/postgresql`` (as asyncpg takes it), port, user and database; the password in the environment."""
     url = urlsplit(settings.db_url.replace("postgresql+asyncpg://", "postgresql://"))
-    args = ["-h", url.hostname or "127.0.0.1", "-p", str(url.port or 5432), "-U", unquote(url.username or "")]
+    host = parse_qs(url.query).get("host", [url.hostname or "127.0.0.1"])[0]
+    args = ["-h", host, "-p", str(url.port or 5432), "-U", unquote(url.username or "")]
     env = {"PGPASSWORD": unquote(url.password or "")}
-    return [*args, "-d", url.path.lstrip("/")], env
+    return [*args, "-d", unquote(url.path.lstrip("/"))], env
 
 
 def _run(cmd: list[str], env: dict[str, str]) -> None:

@@ -49,3 +49,18 @@ def test_restore_refuses_garbage(settings: Settings, tmp_path: Path) -> None:
         restore(settings, junk)
     with pytest.raises(BackupError, match="no backup file"):
         restore(settings, tmp_path / "missing")
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("postgresql+asyncpg://podium:p%40ss@db.example:6543/podium",
+     ["-h", "db.example", "-p", "6543", "-U", "podium", "-d", "podium"]),
+    ("postgresql+asyncpg://podium:p%40ss@/podium?host=/var/run/postgresql",
+     ["-h", "/var/run/postgresql", "-p", "5432", "-U", "podium", "-d", "podium"]),
+])
+def test_pg_tools_reach_the_apps_server(url: str, expected: list[str], tmp_path: Path) -> None:
+    """pg_dump/pg_restore go where the app goes: its host, or the Unix socket directory of ``?host=``."""
+    from judging.backup import _pg_args
+
+    args, env = _pg_args(Settings(var_dir=str(tmp_path), database_url=url, secret="s" * 40))
+    assert args == expected
+    assert env == {"PGPASSWORD": "p@ss"}

@@ -1,0 +1,39 @@
+"""The contest-day benchmark's own knobs: a scratch database next to the one given, and the day's tempo."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from bench.contest_day import PROFILES, REAL_CYCLE_S, day_profile, parse_args, scratch_database
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql+asyncpg://podium:s3cret@127.0.0.1:5432/podium",
+    "postgresql+asyncpg://podium:s3cret@/podium?host=/var/run/postgresql",
+])
+def test_scratch_database_keeps_server_user_and_options(url: str) -> None:
+    new, name = scratch_database(url, "podium_day_")
+    a, b = make_url(url), make_url(new)
+    assert name.startswith("podium_day_") and b.database == name != a.database
+    assert (b.drivername, b.username, b.password, b.host, b.port, dict(b.query)) == \
+        (a.drivername, a.username, a.password, a.host, a.port, dict(a.query))
+    assert scratch_database(url, "podium_day_")[1] != name
+
+
+def test_tempo_stretches_the_schedule_only() -> None:
+    base = dict(PROFILES["national"])
+    _, prof = day_profile(parse_args(["--profile", "national", "--tempo", "2.5", "--viewers", "10"]))
+    for key in ("presentation_s", "scoring_s", "stagger_s"):
+        assert prof[key] == pytest.approx(2.5 * base[key])
+    assert prof["viewers"] == 10 and prof["venues"] == base["venues"]
+    assert prof["compression"] == round(REAL_CYCLE_S / (2.5 * (base["presentation_s"] + base["scoring_s"])))
+    _, same = day_profile(parse_args(["--profile", "national"]))
+    assert same["compression"] > prof["compression"]
+    assert PROFILES["national"] == base  # the table itself is not changed
+
+
+@pytest.mark.parametrize("tempo", ["0", "-1", "nan"])
+def test_tempo_must_be_positive(tempo: str) -> None:
+    with pytest.raises(SystemExit):
+        parse_args(["--tempo", tempo])
