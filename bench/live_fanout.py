@@ -15,6 +15,9 @@ Loopback only. On a 2-core machine the server is pinned to core 0 and the viewer
     .venv/bin/python bench/live_fanout.py               # 1,000 and 5,000 viewers
     .venv/bin/python bench/live_fanout.py --quick       # CI-sized: 100 and 300 viewers
     .venv/bin/python bench/live_fanout.py --json        # last line: one JSON object with the headline figures
+
+Before the timed releases, the server's CPU is measured over a quiet spell (``--idle``, 20 s) while every viewer
+sends its 10 s ping: the cost of holding the sockets (``idle_cpu_share``, ``idle_us_per_socket_s``).
 """
 
 from __future__ import annotations
@@ -320,7 +323,7 @@ def _make_staff(settings: Any) -> int:
     return make_staff(settings, "bench", "staff")
 
 
-async def run_podium(n: int, releases: int, work: Path) -> dict[str, Any]:
+async def run_podium(n: int, releases: int, work: Path, idle_s: float = 0.0) -> dict[str, Any]:
     port = free_port()
     # one more release than timed: the first after a start pays one-time costs (statement compilation, lazy
     # imports) that are not fan-out; it is run untimed, like the bare server's first broadcast
@@ -339,6 +342,18 @@ async def run_podium(n: int, releases: int, work: Path) -> dict[str, Any]:
         viewers, stop = Viewers(), asyncio.Event()
         connect_s = await viewers.start(f"ws://127.0.0.1:{port}/ws/board/{contest}", n, stop, synced=True)
         await asyncio.sleep(1.0)
+        idle: dict[str, float] = {}
+        if idle_s > 0:
+            # The sockets' upkeep with nothing to deliver: their clients' pings (every 10 s) and the server's
+            # heartbeat. The server's CPU over the quiet spell, as a share of a core and per socket.
+            from bench.contest_day import tree_cpu_s
+
+            cpu0, t0 = tree_cpu_s(server.pid), time.monotonic()
+            await asyncio.sleep(idle_s)
+            cpu1, dt = tree_cpu_s(server.pid), time.monotonic() - t0
+            if cpu0 is not None and cpu1 is not None:
+                idle = {"idle_cpu_share": round((cpu1 - cpu0) / dt, 4),
+                        "idle_us_per_socket_s": round((cpu1 - cpu0) / dt / max(viewers.ready, 1) * 1e6, 2)}
         if os.environ.get("BENCH_PYSPY"):
             # profiling aid: BENCH_PYSPY=/tmp/out.txt samples the server for 15 s (py-spy, not a project dependency)
             subprocess.Popen([str(ROOT / ".venv/bin/py-spy"), "record", "--nonblocking", "-r", "250", "-d", "15",
@@ -359,7 +374,7 @@ async def run_podium(n: int, releases: int, work: Path) -> dict[str, Any]:
             out["from_event_p50_ms"] = round(float(np.percentile(a, 50)), 1)
             out["from_event_p99_ms"] = round(float(np.percentile(a, 99)), 1)
         out.update(viewers=viewers.ready, connect_errors=viewers.errors, closed=viewers.closed,
-                   connect_s=round(connect_s, 1), releases=releases)
+                   connect_s=round(connect_s, 1), releases=releases, **idle)
         return out
     finally:
         server.terminate()
@@ -402,7 +417,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {"cores": os.cpu_count(), "quick": args.quick, "runs": {}}
     with tempfile.TemporaryDirectory(prefix="podium-fanout-") as tmp:
         for n in sizes:
-            podium = await run_podium(n, releases, Path(tmp))
+            podium = await run_podium(n, releases, Path(tmp), 0.0 if args.quick else args.idle)
             bare = await run_bare(n, releases, 900)
             ratio = podium["p99_ms"] / bare["p99_ms"] if bare["p99_ms"] else float("nan")
             results["runs"][str(n)] = {"podium": podium, "bare": bare, "p99_ratio": round(ratio, 2)}
@@ -412,6 +427,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                       f"bare p50 {bare['p50_ms']:7.1f} p99 {bare['p99_ms']:7.1f} max {bare['max_ms']:7.1f} ms   "
                       f"p99 ratio {ratio:.2f}   podium from event row p50 {podium.get('from_event_p50_ms', 0):.1f} "
                       f"p99 {podium.get('from_event_p99_ms', 0):.1f} ms", flush=True)
+                if "idle_cpu_share" in podium:
+                    print(f"{n:>6} viewers  idle: server {podium['idle_cpu_share']:.1%} of a core, "
+                          f"{podium['idle_us_per_socket_s']:.1f} us of CPU per socket per second", flush=True)
     return results
 
 
@@ -421,6 +439,9 @@ if __name__ == "__main__":
     parser.add_argument("--releases", type=int, default=5, help="releases (rounds) per viewer count")
     parser.add_argument("--quick", action="store_true", help="CI-sized run (100 and 300 viewers, 3 releases)")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    parser.add_argument("--idle", type=float, default=20.0,
+                        help="seconds of a quiet spell, before the releases, over which the server's CPU is measured "
+                             "(the sockets' upkeep: pings and heartbeats); 0 skips it; --quick skips it")
     ns = parser.parse_args()
     res = asyncio.run(main(ns))
     if ns.json:

@@ -195,6 +195,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # no permessage-deflate: browsers offer it, and it would compress every frame again per socket (the
         # live feeds encode each event once and write the same bytes to every subscriber)
         ws_per_message_deflate=False,
+        # no protocol-level pings: the feeds' own heartbeat (live/server.py: a ping every 20 s, a client silent
+        # for 60 s is closed, clients ping every 10 s) already finds dead peers; uvicorn's would add a ping, a
+        # pong and a timer per socket every 20 s on top
+        ws_ping_interval=None, ws_ping_timeout=None,
         proxy_headers=False, timeout_graceful_shutdown=5, access_log=False,
     )
     return 0

@@ -202,6 +202,8 @@ class Hub:
         """Live events written to a socket's transport directly (:mod:`live.wire`)."""
         self.asgi_writes = 0
         """Live events written to a socket through the ASGI ``send`` (another server, or the queued path)."""
+        self.control_writes = 0
+        """Heartbeat pings and pongs written to a socket's transport directly (not counted in ``wire_writes``)."""
 
     async def join(self, channel: str) -> Listener:
         """A listener on ``channel``; returns once the channel subscription is live, so nothing published

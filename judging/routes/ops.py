@@ -78,6 +78,8 @@ class Queues(msgspec.Struct):
     flush_lag_ms: float = 0.0
     """How late this process's fan-out flush timers fire (a smoothed mean): its event loop's backlog. Above
     ``FeedConfig.busy_lag_s`` (20 ms) the big feeds gather events longer (docs/live.md)."""
+    control_writes: int = 0
+    """Heartbeat pings and pongs this process wrote straight to a socket's transport (the rest went through ASGI)."""
 
 
 class OpsStatus(msgspec.Struct):
@@ -130,7 +132,7 @@ def _queues(app: Any) -> Queues:
     sizes = [len(listener) for group in dict(getattr(hub, "_listeners", {})).values() for listener in tuple(group)]
     return Queues(sum(sizes), max(sizes, default=0), int(getattr(hub, "received", 0)),
                   int(getattr(hub, "wire_writes", 0)), int(getattr(hub, "asgi_writes", 0)),
-                  round(float(getattr(hub, "lag", 0.0)) * 1000, 1))
+                  round(float(getattr(hub, "lag", 0.0)) * 1000, 1), int(getattr(hub, "control_writes", 0)))
 
 
 @get("/api/staff/status", summary="Operations status: connections, event lag, tablets, queues", tags=["staff"])

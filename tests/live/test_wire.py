@@ -71,8 +71,12 @@ def test_real_server_writes_live_events_to_the_transport(tmp_path: Path) -> None
                                       and m.data.entry_id == e)
                     seqs = [m.seq for m in msgs if hasattr(m, "seq") and event_kind(m)]
                     assert seqs == sorted(seqs)
+            for sock in (ws, board):  # a client's ping is answered on the transport too, its t echoed
+                sock.send('{"type":"ping","t":424242}')
+                read_until(sock, lambda m: type(m).__name__ == "Pong" and m.t == 424242)
             status = httpx.get(f"{server.local_url}/api/staff/status", headers=bearer(staff), timeout=30).json()
             assert status["queues"]["wire_writes"] >= 4 and status["queues"]["flush_lag_ms"] >= 0, status["queues"]
+            assert status["queues"]["control_writes"] >= 2, status["queues"]
             assert status["gc_frozen_objects"] > 10_000  # podium serve settles its start-up heap
     finally:
         server.stop()
