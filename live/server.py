@@ -138,8 +138,8 @@ class FeedConnection:
 
     async def send_control(self, data: bytes) -> None:
         """A ping or pong: written straight to the transport when no other send is in flight (pongs answer every
-        client's ping, ~600 a second with 6,000 sockets: the ASGI chain per pong was most of a socket's idle cost),
-        else after that send, like any message. Neither carries a seq, so it may go between any two events."""
+        client's ping, ~600 a second with 6,000 sockets; the ASGI chain cost each one a few coroutines), else after
+        that send, like any message. Neither carries a seq, so it may go between any two events."""
         if self.raw is not None and not self._sending and self.failed is None:
             with contextlib.suppress(Exception):  # a broken transport: the ASGI send below reports it
                 if self.raw(frame_bytes(data)):
