@@ -11,7 +11,6 @@ import sqlite3
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from judging.settings import Settings
 
@@ -33,11 +32,13 @@ def _sqlite_path(settings: Settings) -> Path:
 def _pg_args(settings: Settings) -> tuple[list[str], dict[str, str]]:
     """pg_dump/pg_restore arguments for the app's database URL: its host, or the Unix socket directory given as
     ``?host=/var/run/postgresql`` (as asyncpg takes it), port, user and database; the password in the environment."""
-    url = urlsplit(settings.db_url.replace("postgresql+asyncpg://", "postgresql://"))
-    host = parse_qs(url.query).get("host", [url.hostname or "127.0.0.1"])[0]
-    args = ["-h", host, "-p", str(url.port or 5432), "-U", unquote(url.username or "")]
-    env = {"PGPASSWORD": unquote(url.password or "")}
-    return [*args, "-d", unquote(url.path.lstrip("/"))], env
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.db_url)
+    socket_dir = url.query.get("host")
+    host = (socket_dir if isinstance(socket_dir, str) else None) or url.host or "127.0.0.1"
+    args = ["-h", host, "-p", str(url.port or 5432), "-U", url.username or ""]
+    return [*args, "-d", url.database or ""], {"PGPASSWORD": url.password or ""}
 
 
 def _run(cmd: list[str], env: dict[str, str]) -> None:
