@@ -78,6 +78,7 @@ async def measure(settings: Any, plan: ContestPlan, n: int, warmup: int,
         "state", "heartbeat", "heartbeat_changed", "sheet_new", "sheet_replay", "sheet_correction",
         "venue_stage", "venue_timer", "venue_end", "venue_release", "venue_control")}
     counts: dict[str, list[int]] = {k: [] for k in times}
+    cpu_times: dict[str, list[float]] = {k: [] for k in times}  # this process's CPU (app + the in-process client)
 
     # The app's lifespan (the event publisher, stores) and plain ASGI calls on this event loop: no server, no
     # socket, no thread hop, so the time is the app's own work plus a small, constant client cost.
@@ -102,9 +103,9 @@ async def measure(settings: Any, plan: ContestPlan, n: int, warmup: int,
                         body: dict[str, Any] | None = None) -> Any:
             headers = {"Cookie": f"podium_session={cookie}"}
             statements.clear()
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             r = await client.request(method, url, json=body, headers=headers)
-            elapsed = time.perf_counter() - t0
+            elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
             if i == warmup and trace:
                 print(f"--- {kind}: {len(statements)} statements",
                       *(" " + " ".join(s.split())[:160] for s in statements), sep="\n", flush=True)
@@ -112,6 +113,7 @@ async def measure(settings: Any, plan: ContestPlan, n: int, warmup: int,
                 raise SystemExit(f"{kind}: {r.status_code} (expected {expect}): {r.text[:300]}")
             if i >= warmup:
                 times[kind].append(elapsed)
+                cpu_times[kind].append(cpu)
                 counts[kind].append(len(statements))
             return r.json()
 
@@ -169,7 +171,8 @@ async def measure(settings: Any, plan: ContestPlan, n: int, warmup: int,
                     raise SystemExit(f"panel sheet: {r.status_code}: {r.text[:300]}")
             await timed("venue_release", i, "POST", f"{base}/entries/{entry}/release", chief, 200, {})
             await timed("venue_control", i, "GET", f"{base}/control", host, 200)
-    return {k: {**summary(v), "statements": statistics.median(counts[k])} for k, v in times.items() if v}
+    return {k: {**summary(v), "cpu_ms": round(1000 * statistics.median(cpu_times[k]), 2),
+                "statements": statistics.median(counts[k])} for k, v in times.items() if v}
 
 
 async def main() -> None:
@@ -221,7 +224,7 @@ async def main() -> None:
             continue
         r = results[key]
         log(f"  {label:<42} median {r['median_ms']:7.2f} ms   p90 {r['p90_ms']:7.2f} ms   "
-            f"{r['statements']:g} SQL statements")
+            f"CPU {r['cpu_ms']:6.2f} ms   {r['statements']:g} SQL statements")
     if args.json:
         print(json.dumps({"backend": backend, "n": args.n, "venues": args.venues, "judges": args.judges,
                           "entries": args.entries, **results}))
