@@ -1,10 +1,11 @@
 """A simulated contest day against a real ``podium serve`` (spawned as a subprocess), with its ceilings.
 
 V venues x K judges run as tablets (one HTTP/1.1 keep-alive client each, ``BareHTTP``; the real protocol: login link
--> session, the venue feed open on ``/ws/venue/<id>``, heartbeat every 20 s, submissions with a client submission
+-> session, the venue feed open on ``/ws/venue/<id>``, a heartbeat every 20 s sent over that feed (a ``beat``
+message; a request only while the feed is not open), submissions with a client submission
 id, some replayed (a lost acknowledgement: the same id again -> 200 and the same receipt) and some corrected (a new
 id with ``base_version``)). As judging/static/js/tablet.js, a tablet reads ``GET /api/judge/state`` when its feed
-(re)connects and every 30 s as a safety poll, and otherwise applies the feed's ``venue.current``, ``entry.status``
+(re)connects and every 120 s as a safety poll, and otherwise applies the feed's ``venue.current``, ``entry.status``
 and ``result.released`` events and its own submission receipts to its local state (its own ``sheet.submitted`` event
 polls nothing); it would re-read on ``sheet.locked``/``sheet.reopened``, a newer version of its own sheet,
 ``result.corrected`` or ``grades.finalized``, none of which this day produces. A host per venue puts each entry on
@@ -14,7 +15,7 @@ acknowledged; N viewers hold live feeds (one venue screen per venue on ``/ws/ven
 
 Every feed socket of the generator is a bare asyncio protocol (hand-written handshake, a header parser for the
 server's unmasked frames, masked client frames, pong to pings, close to close, the feed's client ping every
-10 s), as in bench/live_fanout.py: a websocket client library per socket cost the generator a whole core at
+20 s), as in bench/live_fanout.py: a websocket client library per socket cost the generator a whole core at
 2,000 sockets (pure-Python frame parsing), so the day measured its own client. A frame costs a header parse and
 a ``bytes.find``; only ``result.released`` events are decoded.
 
@@ -88,10 +89,11 @@ REPLAY_SHARE = 0.10
 """Share of first submissions sent twice with the same id (a lost acknowledgement)."""
 EDIT_SHARE = 0.15
 """Share of judges who correct their sheet (a new version with base_version)."""
-POLL_S = 30.0  # as judging/static/js/tablet.js while its venue feed is live (POLL_WHILE_LIVE_MS)
-HEARTBEAT_S = 20.0
-FEED_PING_S = 10.0
-"""Client ping on every feed socket (the server closes a socket silent for 3 x its 20 s heartbeat)."""
+POLL_S = 120.0  # as judging/static/js/tablet.js while its venue feed is live (POLL_WHILE_LIVE_MS)
+HEARTBEAT_S = 20.0  # tablet.js HEARTBEAT_MS; over the venue feed while it is open
+FEED_PING_S = 20.0
+"""Client ping on every feed socket, as judging/static/js/feed.js (the server closes a socket silent for 3 x its
+20 s heartbeat)."""
 REAL_CYCLE_S = (15 + 5 + 1) * 60
 """One entry's turn on a real day: the 15 + 5 minutes presentation and questions that PRODUCT.md gives as the
 default timing, and about a minute for the last judge's sheet. A benchmark cycle (``presentation_s`` +
@@ -145,6 +147,10 @@ class Day:
     released_venues: list[int] = field(default_factory=list)
     state_refetches: int = 0
     """Tablets that had to re-read their state to find an entry's rubric (expected 0)."""
+    beats_on_feed: int = 0
+    """Tablet heartbeats sent as a ``beat`` on the venue feed (the others were requests)."""
+    beating: set[str] = field(default_factory=set)
+    """Devices that sent at least one heartbeat: each must have a presence row at the end."""
 
     def error(self, what: str) -> None:
         if len(self.errors) < 50:
@@ -346,6 +352,8 @@ class Viewers:
         """A frame payload holding ``RELEASED`` -> its ``result.released`` entry id (None: another event)."""
         self.stopping = False
         self._hb: asyncio.Task[None] | None = None
+        self.by_token: dict[str, _Feed] = {}
+        """The socket opened with each login token (a tablet's own venue feed carries its heartbeat)."""
 
     async def _connect(self, url: str, token: str | None, venue: int | None) -> None:
         u = urlsplit(url)
@@ -355,6 +363,8 @@ class Viewers:
                 lambda: _Feed(self, u.netloc, u.path + (f"?{u.query}" if u.query else ""), token, venue),
                 u.hostname, u.port), 60)
             self.conns.append(proto)
+            if token is not None:
+                self.by_token[token] = proto
         except (OSError, TimeoutError) as exc:
             self.failed += 1
             self.day.error(f"viewer: connect failed: {type(exc).__name__}: {exc}")
@@ -533,6 +543,8 @@ class Tablet:
         self.device = f"bench-{rng.getrandbits(48):012x}"
         self.rubrics: dict[int, dict[str, Any]] = {}
         self.token = token
+        self.feed: _Feed | None = None
+        """This tablet's venue feed (set once the viewers are connected)."""
 
     async def call(self, method: str, url: str, expect: tuple[int, ...], **kw: Any) -> BareResponse | None:
         return await send(self.day, self.http, method, url, expect, **kw)
@@ -547,15 +559,23 @@ class Tablet:
                     self.rubrics[e["id"]] = rubrics[e["rubric_id"]]
 
     async def background(self, stop: asyncio.Event) -> None:
-        """Heartbeats and state polls on the tablet page's timers (random phase)."""
+        """Heartbeats and state polls on the tablet page's timers (random phase). As tablet.js, the heartbeat is a
+        ``beat`` message on the tablet's venue feed while that socket is open, else a request."""
         next_poll = time.monotonic() + self.rng.random() * POLL_S
         next_beat = time.monotonic() + self.rng.random() * HEARTBEAT_S
+        beat = {"device_id": self.device, "app_version": "bench", "queued": 0}
+        beat_frame = json.dumps({"type": "beat", **beat}).encode()
         while not stop.is_set():
             now = time.monotonic()
             if now >= next_beat:
                 next_beat = now + HEARTBEAT_S
-                await self.call("POST", "/api/judge/heartbeat", (200,),
-                                json={"device_id": self.device, "app_version": "bench", "queued": 0})
+                feed = self.feed
+                if feed is not None and feed.open and not feed.closed:
+                    feed.send(0x1, beat_frame)
+                    self.day.beats_on_feed += 1
+                    self.day.beating.add(self.device)
+                elif await self.call("POST", "/api/judge/heartbeat", (200,), json=beat) is not None:
+                    self.day.beating.add(self.device)
             if now >= next_poll:
                 next_poll = now + POLL_S
                 await self.poll()
@@ -694,6 +714,7 @@ async def run_day(base: str, ws_base: str, plan: ContestPlan, prof: dict[str, An
 
     for group in tablets:  # the feed is open: each tablet reads its state (as the page does on (re)connect)
         for t in group:
+            t.feed = viewers.by_token.get(t.token)
             await t.poll()
     bg = [asyncio.create_task(t.background(stop)) for group in tablets for t in group]
     await asyncio.sleep(0.5)
@@ -776,10 +797,10 @@ def tree_cpu_s(pid: int | None) -> float | None:
 def reconcile(settings: Any, day: Day, contest_id: int) -> dict[str, Any]:
     from sqlalchemy import func, select
 
-    from judging.db.models import Entry, ScoreSheet, SheetVersion
+    from judging.db.models import Entry, Presence, ScoreSheet, SheetVersion
     from tests.conftest import run_db
 
-    async def read(session: Any) -> tuple[list[Any], int]:
+    async def read(session: Any) -> tuple[list[Any], int, set[str]]:
         rows = (await session.execute(
             select(SheetVersion.client_submission_id, SheetVersion.sheet_id, SheetVersion.version)
             .join(ScoreSheet, ScoreSheet.id == SheetVersion.sheet_id).join(Entry, Entry.id == ScoreSheet.entry_id)
@@ -789,9 +810,10 @@ def reconcile(settings: Any, day: Day, contest_id: int) -> dict[str, Any]:
                 select(SheetVersion.sheet_id, SheetVersion.version).group_by(SheetVersion.sheet_id,
                                                                              SheetVersion.version)
                 .having(func.count() > 1).subquery()))).scalar()
-        return list(rows), int(dup_versions or 0)
+        present = set((await session.execute(select(Presence.device_id))).scalars())
+        return list(rows), int(dup_versions or 0), present
 
-    rows, dup_versions = run_db(settings, read)
+    rows, dup_versions, present = run_db(settings, read)
     stored = {r.client_submission_id: (r.sheet_id, r.version) for r in rows}
     acked = day.acked
     return {
@@ -799,6 +821,7 @@ def reconcile(settings: Any, day: Day, contest_id: int) -> dict[str, Any]:
         "lost": len(set(acked) - set(stored)), "unacknowledged_stored": len(set(stored) - set(acked)),
         "mismatched": sum(1 for k, v in acked.items() if k in stored and stored[k] != v),
         "duplicates": (len(rows) - len(stored)) + dup_versions,
+        "presence_missing": len(day.beating - present),
     }
 
 
@@ -961,7 +984,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "submissions_per_s": round(submit["n"] / meta["day_s"], 1),
         "releases_per_s": round(day.releases / meta["day_s"], 2),
         "replays": day.replays, "edits": day.edits, "errors": errors, "missed_screen_receipts": missed,
-        "keepalive_retries": day.retried, "state_refetches": day.state_refetches, "error_samples": day.errors[:10],
+        "keepalive_retries": day.retried, "state_refetches": day.state_refetches, "beats_on_feed": day.beats_on_feed,
+        "error_samples": day.errors[:10],
         "reconciliation": rec,
     })
     log(f"  day: {meta['day_s']} s, {day.http_requests} requests ({out['requests_per_s']} /s), {day.releases} "
@@ -974,7 +998,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         f"({len(day.screen_latency)}/{day.expected_receipts} receipts; of which the release request itself: p50 "
         f"{out['release_request']['p50_ms']} ms, p99 {out['release_request']['p99_ms']} ms)")
     log(f"  errors {errors} ({missed} screen receipts missed; {day.retried} requests retried on a dropped "
-        f"keep-alive connection; {day.state_refetches} state re-reads for a missing rubric)"
+        f"keep-alive connection; {day.state_refetches} state re-reads for a missing rubric; {day.beats_on_feed} "
+        "heartbeats sent on the venue feed)"
         + (f": {day.errors[:5]}" if day.errors else ""))
     server_cpu = (f", server {meta['server_cpu_s']} s ({meta['server_cpu_share']:.0%} of a core)"
                   if "server_cpu_s" in meta else "")
@@ -1048,7 +1073,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "of their own lag to what they measure; the server always runs uvloop)")
     parser.add_argument("--check", action="store_true",
                         help="exit 1 unless the day was correct: zero errors, nothing acknowledged lost, no "
-                             "duplicates, nothing stored unacknowledged (latency is reported, not checked)")
+                             "duplicates, nothing stored unacknowledged, a presence row for every tablet that sent "
+                             "a heartbeat (latency is reported, not checked)")
     parser.add_argument("--pg-url", default=os.environ.get(
         "PODIUM_TEST_PG_URL", "postgresql+asyncpg://podium:podium@127.0.0.1:5432/podium"))
     parser.add_argument("--redis-url", default=os.environ.get("PODIUM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0"))
@@ -1076,7 +1102,8 @@ if __name__ == "__main__":
         print(json.dumps(result))
     rec = result["reconciliation"]
     if ns.check and (result["errors"] or rec["lost"] or rec["duplicates"] or rec["unacknowledged_stored"]
-                     or rec["mismatched"]):
-        print("contest day NOT correct: errors, lost, duplicated or unacknowledged sheets (see above)",
+                     or rec["mismatched"] or rec["presence_missing"]):
+        print("contest day NOT correct: errors, lost, duplicated or unacknowledged sheets, or a tablet's heartbeats "
+              "not recorded (see above)",
               file=sys.stderr)
         sys.exit(1)

@@ -17,7 +17,7 @@ Loopback only. On a 2-core machine the server is pinned to core 0 and the viewer
     .venv/bin/python bench/live_fanout.py --json        # last line: one JSON object with the headline figures
 
 Before the timed releases, the server's CPU is measured over a quiet spell (``--idle``, 20 s) while every viewer
-sends its 10 s ping: the cost of holding the sockets (``idle_cpu_share``, ``idle_us_per_socket_s``).
+sends its 20 s ping (as ``feed.js``): the cost of holding the sockets (``idle_cpu_share``, ``idle_us_per_socket_s``).
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ import numpy as np
 from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
+PING_S = 20.0
+"""A viewer's client ping interval: ``heartbeat_s`` (20 s), as ``judging/static/js/feed.js``."""
 sys.path.insert(0, str(ROOT))
 
 BARE_SERVER = r'''
@@ -213,7 +215,7 @@ class Viewers:
             self.errors += 1
 
     async def _heartbeats(self, stop: asyncio.Event) -> None:
-        """The feed's client heartbeat (the server closes sockets silent for 3 intervals), spread over 10 s."""
+        """The feed's client heartbeat (the server closes sockets silent for 3 intervals), spread over PING_S."""
         while not stop.is_set():
             for i, conn in enumerate(list(self.conns)):
                 if stop.is_set():
@@ -221,7 +223,7 @@ class Viewers:
                 if conn.open:
                     conn.send(0x1, b'{"type":"ping","t":0}')
                 if i % 100 == 99:
-                    await asyncio.sleep(10 * 100 / max(len(self.conns), 100))
+                    await asyncio.sleep(PING_S * 100 / max(len(self.conns), 100))
             await asyncio.sleep(0.1)
 
     async def start(self, url: str, n: int, stop: asyncio.Event, *, synced: bool = False) -> float:
@@ -344,7 +346,7 @@ async def run_podium(n: int, releases: int, work: Path, idle_s: float = 0.0) -> 
         await asyncio.sleep(1.0)
         idle: dict[str, float] = {}
         if idle_s > 0:
-            # The sockets' upkeep with nothing to deliver: their clients' pings (every 10 s) and the server's
+            # The sockets' upkeep with nothing to deliver: their clients' pings (every PING_S) and the server's
             # heartbeat. The server's CPU over the quiet spell, as a share of a core and per socket.
             from bench.contest_day import tree_cpu_s
 

@@ -52,6 +52,7 @@ from judging.db.models import (
     Conflict,
     Contest,
     Entry,
+    GradeRun,
     HelpCall,
     PanelMember,
     Person,
@@ -438,6 +439,7 @@ t_entry, t_stage, t_sheet, t_version = _table(Entry), _table(Stage), _table(Scor
 t_rubric, t_item, t_topic = _table(Rubric), _table(RubricItem), _table(TopicType)
 t_panel, t_review, t_conflict = _table(PanelMember), _table(ReviewerAssignment), _table(Conflict)
 t_person, t_contest, t_venue, t_presence = _table(Person), _table(Contest), _table(Venue), _table(Presence)
+t_run = _table(GradeRun)
 
 _person_id = bindparam("person_id", type_=Integer)
 _account_id = bindparam("account_id", type_=Integer)
@@ -457,8 +459,8 @@ _RECEIPT = (
 
 # Everything a submission is checked against, in one statement: the entry; whether the id was stored already;
 # the person's panel seat, review assignment and conflict (回避); the stage; the person's sheet with its current
-# and highest version; and the sheet's rubric (or, without a sheet, the rubric of the entry's topic type in this
-# stage) with its items, one row per item. No row: no such entry.
+# and highest version; the sheet's rubric (or, without a sheet, the rubric of the entry's topic type in this
+# stage) with its items, one row per item; and whether the contest has a final grade list. No row: no such entry.
 _topic_rubric = t_rubric.alias("topic_rubric")
 _NEW_SHEET_RUBRIC = (
     select(_topic_rubric.c.id)
@@ -483,6 +485,7 @@ _SUBMIT_CONTEXT = (
         select(func.max(t_version.c.version)).where(t_version.c.sheet_id == t_sheet.c.id)
         .scalar_subquery().label("latest_version"),
         t_rubric.c.id.label("rubric_id"), t_rubric.c.frozen_at,
+        exists().where(t_run.c.contest_id == t_entry.c.contest_id, t_run.c.status == "final").label("finals"),
         t_item.c.key, t_item.c.label_zh, t_item.c.label_en, t_item.c.max_points, t_item.c.step, t_item.c.position,
     )
     .select_from(
@@ -762,8 +765,12 @@ async def submit(db: Database, app: Any, p: Principal, data: SubmitIn, *, ip: st
                 _FREEZE_RUBRIC, {"rubric_id": ctx.rubric_id, "now": now})).first() is not None:
             record(session, p, "rubric.freeze", contest_id=ctx.contest_id, entry_id=ctx.id,
                    target=f"rubric:{ctx.rubric_id}", reason="first accepted score", ip=ip)
-        await outdate_finals(session, ctx.contest_id, ctx.id,
-                             f"sheet {sheet_id} version {version} submitted after finalization")
+        if ctx.finals:
+            # Only after finalization (rare): then the UPDATE marks the final lists outdated in this transaction. A
+            # list finalized while this submission was in flight is caught by its input digest before it is shown
+            # or exported (judging.staff.web._outdate), as any change the UPDATE did not see would be.
+            await outdate_finals(session, ctx.contest_id, ctx.id,
+                                 f"sheet {sheet_id} version {version} submitted after finalization")
         await append_event(session, "sheet.submitted",
                            {"entry_id": ctx.id, "venue_id": ctx.venue_id, "person_id": person_id,
                             "version": version, "stage": data.stage},
@@ -873,14 +880,60 @@ async def _panel_venue(session: AsyncSession, person_id: int | None) -> int | No
 
 async def heartbeat(db: Database, app: Any, p: Principal, data: HeartbeatIn) -> HeartbeatOut:
     """Upsert the device's presence; an event only when its state changes (or once a minute)."""
-    from judging.events import after_commit, append_event
-
     params = {"person_id": p.person_id, "account_id": p.account_id, "device_id": data.device_id}
     seen = (await db.select_rows(_HEARTBEAT_CONTEXT, params))[0]
     if seen.id is not None and seen.online == data.online and seen.queued == data.queued and \
             seen.app_version == data.app_version and seen.seen_venue_id == seen.venue_id and \
             _utc(seen.last_seen_at) >= utcnow() - PRESENCE_TOUCH_EVERY:
         return HeartbeatOut(_utc(utcnow()))  # nothing to record yet
+    await record_presence(db, app, p, data)
+    return HeartbeatOut(_utc(utcnow()))
+
+
+class FeedBeats:
+    """The presence beats of one judge's tablet arriving over its venue feed (``live.server.BeatHandler``).
+
+    The tablet sends its heartbeat over the socket it already holds while that feed is live (``tablet.js``), instead
+    of an HTTP request every 20 s: no request, no authentication query, and a beat that repeats the last one this
+    socket recorded less than :data:`PRESENCE_TOUCH_EVERY` ago costs no database access at all (over HTTP that check
+    is a read). A beat that has to be written first re-reads the socket's login (one query), so a revoked link's
+    socket is closed (4401) by its next write instead of keeping its presence fresh."""
+
+    def __init__(self, db: Database, app: Any, secret: str, raw_token: str) -> None:
+        self.db = db
+        self.app = app
+        self.secret = secret
+        self.raw_token = raw_token
+        self.last: tuple[str, str, int, bool] | None = None
+        self.written_at = 0.0
+        self.beats = 0
+        self.writes = 0
+
+    async def __call__(self, beat: Any) -> bool:
+        import time
+
+        from judging.auth import load_principal
+
+        self.beats += 1
+        key = (beat.device_id, beat.app_version, beat.queued, beat.online)
+        now = time.monotonic()
+        if key == self.last and now - self.written_at < PRESENCE_TOUCH_EVERY.total_seconds():
+            return True
+        p = await load_principal(self.db, self.secret, self.raw_token)
+        if p is None:
+            return False
+        await record_presence(self.db, self.app, p, HeartbeatIn(*key))
+        self.last, self.written_at = key, now
+        self.writes += 1
+        return True
+
+
+async def record_presence(db: Database, app: Any, p: Principal, data: HeartbeatIn) -> None:
+    """Write the device's presence row (its first beat inserts it) and, when its state changed or once a minute, a
+    ``presence`` event for the staff feed."""
+    from judging.events import after_commit, append_event
+
+    params = {"person_id": p.person_id, "account_id": p.account_id, "device_id": data.device_id}
 
     async def tx(session: AsyncSession) -> bool:
         now = utcnow()
@@ -903,7 +956,6 @@ async def heartbeat(db: Database, app: Any, p: Principal, data: HeartbeatIn) -> 
 
     if await write_with_retry(db, tx):
         after_commit(app)
-    return HeartbeatOut(_utc(utcnow()))
 
 
 async def call_help(db: Database, app: Any, p: Principal, data: HelpIn, *, ip: str) -> HelpOut:

@@ -1,7 +1,8 @@
 """The live feed's wire protocol: one msgspec schema for every message, as tagged unions.
 
 Server -> client messages carry ``"type"``: ``hello``, ``snapshot``, ``event``, ``synced``, ``ping``, ``pong``.
-Client -> server messages: ``ping`` (heartbeat, answered by ``pong`` for the clock offset) and ``resume``.
+Client -> server messages: ``ping`` (heartbeat, answered by ``pong`` for the clock offset), ``resume`` and, from a
+judge's tablet on its venue feed, ``beat`` (the device's presence: the same fields as ``POST /api/judge/heartbeat``).
 Event data carries ``"kind"``, the event kind stored in the database log (``entry.status``, ``timer``, ...).
 
 What each audience may see is decided here, by type, not by scattered checks: :data:`DISPLAY_KINDS` and
@@ -12,7 +13,7 @@ fixed Struct, so a field a writer adds to a payload (say, a sheet's values) is d
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -319,8 +320,18 @@ class Resume(msgspec.Struct, tag="resume", tag_field="type", kw_only=True):
     since: int
 
 
+class Beat(msgspec.Struct, tag="beat", tag_field="type", kw_only=True):
+    """A tablet's presence over its venue feed (what ``POST /api/judge/heartbeat`` carries, same limits): the
+    device, its app version, how many sheets wait in its outbox, and whether the browser thinks it is online."""
+
+    device_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    app_version: Annotated[str, msgspec.Meta(max_length=40)] = ""
+    queued: Annotated[int, msgspec.Meta(ge=0, le=100000)] = 0
+    online: bool = True
+
+
 ServerMessage = Hello | Snapshot | Event | Synced | Ping | Pong
-ClientMessage = Ping | Resume
+ClientMessage = Ping | Resume | Beat
 
 
 class Header(msgspec.Struct):

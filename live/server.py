@@ -9,6 +9,7 @@ SQLAlchemy. Sequence of a connection::
     server: synced {seq}
     server: event ...   (live; each carries seq and prev — prev > the client's last seq means a gap)
     both:   ping every heartbeat_s; server answers client pings with pong {t, server_ms} (clock offset)
+    client: beat {device_id, app_version, queued, online}   (a judge's tablet on its venue feed: its presence)
 
 Gaps are healed on the server: an event whose ``prev`` is newer than what this socket last received makes the
 handler replay from the log first (or send a fresh snapshot when the gap is older than the window).
@@ -21,6 +22,7 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -32,6 +34,8 @@ from live.fanout import Frame, Hub, Item, Listener, frame_of, start_now
 from live.protocol import (
     CLOSE_HEARTBEAT,
     CLOSE_SLOW,
+    CLOSE_UNAUTHENTICATED,
+    Beat,
     Hello,
     Ping,
     Pong,
@@ -100,9 +104,17 @@ class _Close(Exception):
         self.reason = reason
 
 
+BeatHandler = Callable[[Beat], Awaitable[bool]]
+"""Records a tablet's ``beat`` (its presence); False when the socket's login is no longer valid (revoked): the
+feed is then closed with 4401."""
+
+
 class FeedConnection:
-    def __init__(self, socket: WebSocket, hub: Hub, source: FeedSource, config: FeedConfig) -> None:
+    def __init__(self, socket: WebSocket, hub: Hub, source: FeedSource, config: FeedConfig,
+                 on_beat: BeatHandler | None = None) -> None:
         self.socket = socket
+        self.on_beat = on_beat
+        """Set for a judge's tablet on its venue feed; other sockets' beats are ignored like any unknown message."""
         self.hub = hub
         self.source = source
         self.config = config
@@ -327,6 +339,18 @@ class FeedConnection:
             elif isinstance(msg, Resume) and self.listener is not None:
                 self.listener.resume_from = max(0, msg.since)
                 self.listener.poke()
+            elif isinstance(msg, Beat) and self.on_beat is not None and not await self._beat(self.on_beat, msg):
+                raise _Close(CLOSE_UNAUTHENTICATED, "the login link is no longer valid: open a new one")
+
+    @staticmethod
+    async def _beat(on_beat: BeatHandler, beat: Beat) -> bool:
+        """Presence is best effort: a write that fails (the database restarting) must not end the feed, and the
+        tablet's next beat records it again."""
+        try:
+            return await on_beat(beat)
+        except Exception:
+            log.warning("recording a tablet's presence from its feed failed", exc_info=True)
+            return True
 
     async def _heartbeat(self) -> None:
         interval = self.config.heartbeat_s
@@ -350,6 +374,6 @@ class FeedConnection:
 
 
 async def serve_feed(socket: WebSocket, hub: Hub, source: FeedSource, since: int,
-                     config: FeedConfig | None = None) -> None:
+                     config: FeedConfig | None = None, on_beat: BeatHandler | None = None) -> None:
     """Run an accepted socket's feed until the client leaves, falls behind, or goes silent."""
-    await FeedConnection(socket, hub, source, config or FeedConfig()).run(since)
+    await FeedConnection(socket, hub, source, config or FeedConfig(), on_beat).run(since)

@@ -27,6 +27,7 @@ from judging.db.engine import unavailable
 from judging.db.models import Contest, Entry, TopicType, Venue
 from judging.errors import PodiumError
 from judging.feed import DbFeedSource
+from judging.sheets import FeedBeats
 from judging.web import principal_of, render, translator_for
 from live.protocol import (
     CLOSE_FORBIDDEN,
@@ -153,7 +154,12 @@ async def _venue_feed(socket: WebSocket[Any, Any, Any], venue_id: int, since: in
     if venue is None:
         return await _refuse(socket, CLOSE_NOT_FOUND, f"there is no venue {venue_id}")
     source = await _source(socket, "display", venue.contest_id, venue_id).open()
-    await serve_feed(socket, socket.app.state.hub, source, since, socket.app.state.feed_config)
+    beats = None
+    if p.person_id is not None and venue_id in p.venues("judge", "chief_judge") and isinstance(socket.auth, str):
+        # a judge's tablet: it sends its heartbeat over this socket while the feed is live (judging.sheets.FeedBeats)
+        app = socket.app
+        beats = FeedBeats(app.state.db, app, app.state.settings.secret, socket.auth)
+    await serve_feed(socket, socket.app.state.hub, source, since, socket.app.state.feed_config, on_beat=beats)
     return None
 
 

@@ -294,7 +294,7 @@ def test_reviewer_mode_with_report_link(live_server: LiveServer, context: Any) -
 def test_tablet_follows_the_host_on_the_venue_feed(live_server: LiveServer, context: Any) -> None:
     """When the host puts an entry on stage the tablet shows it within a blink: it applies the venue feed's events
     (released values only) to its own state, without re-reading it (7 tablets x every stage change would be most
-    of a contest day's requests), and falls back to a 30 s safety poll while the feed is live."""
+    of a contest day's requests), and falls back to a 120 s safety poll while the feed is live."""
     import time
 
     import httpx
@@ -323,3 +323,52 @@ def test_tablet_follows_the_host_on_the_venue_feed(live_server: LiveServer, cont
     assert time.monotonic() - started < 2.5
     page.wait_for_timeout(800)  # a re-read would follow an event within 150-400 ms
     assert state_reads == [], state_reads
+
+
+FAST_BEATS = """(() => {
+  const setInterval = window.setInterval.bind(window);
+  window.setInterval = (fn, ms, ...args) => setInterval(fn, ms === 20000 ? 700 : ms, ...args);
+})();"""
+
+
+def test_tablet_heartbeat_rides_on_the_venue_feed(live_server: LiveServer, context: Any) -> None:
+    """While its venue feed is live the tablet sends its heartbeat as a ``beat`` message on that socket instead of
+    a request every 20 s (here every 0.7 s), and the server records it as the tablet's presence. The heartbeat
+    endpoint is blocked here, so the presence row can only come from the feed."""
+    import json
+    import time
+
+    from judging.db.models import Presence
+
+    members, _ = _panel(live_server, "V1")
+    account, _ = members[1]
+    context.add_init_script(FAST_BEATS)
+    page = context.new_page()
+    beats: list[dict[str, Any]] = []
+    requests: list[float] = []
+
+    def on_socket(ws: Any) -> None:
+        if "/ws/venue/" in ws.url:
+            ws.on("framesent", lambda payload: beats.append(json.loads(payload))
+                  if '"beat"' in str(payload) else None)
+
+    page.on("websocket", on_socket)
+    page.route("**/api/judge/heartbeat", lambda route: route.abort())
+    page.on("request", lambda r: requests.append(time.monotonic()) if "/api/judge/heartbeat" in r.url else None)
+    page.goto(live_server.login_link(account))
+    page.wait_for_selector("#onsite-list li")
+
+    async def rows(session: Any) -> list[tuple[str, str]]:
+        return [tuple(r) for r in (await session.execute(
+            select(Presence.device_id, Presence.app_version).where(Presence.account_id == account))).all()]
+
+    def present() -> list[tuple[str, str]]:
+        return list(_run(live_server, rows))
+
+    deadline = time.monotonic() + 10
+    while (len(beats) < 3 or not present()) and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert len(beats) >= 3, beats
+    assert present() == [(beats[0]["device_id"], beats[0]["app_version"])]
+    # Requests: only the page's first beat, sent before its feed was live (blocked here); none every 0.7 s since.
+    assert len(requests) == 1, requests

@@ -130,6 +130,68 @@ def test_unchanged_heartbeat_writes_last_seen_only_when_it_is_old(client: TestCl
     assert seen() > before  # a change is always written
 
 
+def test_heartbeat_over_the_venue_feed(client: TestClient[Any], p: Panel, settings: Settings) -> None:
+    """tablet.js sends its heartbeat as a ``beat`` on its venue feed while that is live: recorded as the request
+    would be, a repeat within PRESENCE_TOUCH_EVERY costs nothing, a malformed beat is ignored, a beat from a socket
+    that is not a judge's tablet is ignored, and a revoked login's socket is closed (4401) by its next write."""
+    from datetime import timedelta
+
+    from litestar.exceptions import WebSocketDisconnect
+
+    from judging.db.base import utcnow
+    from judging.db.models import AuthToken
+    from live.protocol import CLOSE_UNAUTHENTICATED, Pong, Synced
+    from tests.live.helpers import receive_until
+
+    judge = p.judges[1]
+    beat = {"type": "beat", "device_id": "pad-ws", "app_version": "tablet-2", "queued": 3, "online": True}
+
+    def presence(account_id: int) -> list[Any]:
+        return run_db(settings, lambda s: _all(s, select(Presence).where(Presence.account_id == account_id)))
+
+    def roundtrip(ws: Any, *messages: dict[str, Any]) -> None:
+        """Send, then ping: the feed handles a socket's messages in order, so the pong means they were handled."""
+        for m in messages:
+            ws.send_text(json.dumps(m))
+        ws.send_text(json.dumps({"type": "ping", "t": 7}))
+        receive_until(ws, lambda m: isinstance(m, Pong) and m.t == 7)
+
+    async def age(session: Any) -> None:
+        await session.execute(update(Presence).where(Presence.account_id == judge.account_id)
+                              .values(last_seen_at=utcnow() - timedelta(seconds=5)))
+        await session.commit()
+
+    with client.websocket_connect(f"/ws/venue/{p.venue_id}", headers=judge.headers) as ws:
+        receive_until(ws, lambda m: isinstance(m, Synced))
+        roundtrip(ws, beat)
+        [row] = presence(judge.account_id)
+        assert (row.device_id, row.app_version, row.queued, row.online, row.venue_id) == \
+            ("pad-ws", "tablet-2", 3, True, p.venue_id)
+        events = run_db(settings, lambda s: _all(s, select(Event.payload).where(Event.kind == "presence")))
+        assert [(e["device_id"], e["queued"]) for e in events] == [("pad-ws", 3)]
+
+        run_db(settings, age)
+        before = presence(judge.account_id)[0].last_seen_at
+        roundtrip(ws, beat, {"type": "beat", "device_id": "", "queued": -1})  # a repeat, then a malformed beat
+        assert presence(judge.account_id)[0].last_seen_at == before  # nothing written for either
+
+        roundtrip(ws, {**beat, "queued": 0})  # a change is written at once
+        assert presence(judge.account_id)[0].queued == 0
+
+        run_db(settings, lambda s: s.execute(update(AuthToken).where(AuthToken.account_id == judge.account_id)
+                                             .values(revoked_at=utcnow())))
+        with pytest.raises(WebSocketDisconnect) as closed:
+            roundtrip(ws, {**beat, "queued": 1})
+        assert closed.value.code == CLOSE_UNAUTHENTICATED
+    assert presence(judge.account_id)[0].queued == 0  # the revoked login's beat was not recorded
+
+    staff = make_staff(settings)
+    with client.websocket_connect(f"/ws/venue/{p.venue_id}", headers=bearer(settings, staff)) as ws:
+        receive_until(ws, lambda m: isinstance(m, Synced))
+        roundtrip(ws, beat)
+    assert presence(staff) == []  # staff watch the venue; they have no tablet there
+
+
 def test_help_call_reaches_chief_and_staff(client: TestClient[Any], p: Panel, settings: Settings) -> None:
     judge = p.judges[1]
     r = client.post("/api/judge/help", json={"message": "平板没电了", "device_id": "pad-7"}, headers=judge.headers)

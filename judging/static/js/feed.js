@@ -2,7 +2,7 @@
 //
 // The protocol is in live/protocol.py and docs/live.md: hello, then a snapshot or the missed events, then
 // "synced", then live events; the client resumes from its last seq after a disconnect and pings every
-// heartbeat_s/2. `Feed` keeps the snapshot and applies each event with the `apply` it is given (screen.js passes
+// heartbeat_s. `Feed` keeps the snapshot and applies each event with the `apply` it is given (screen.js passes
 // the venue/leaderboard projection; without one the state is only the last snapshot).
 //
 // `liveRefresh` is for pages that render from a JSON endpoint (staff monitoring, venue control): every feed
@@ -62,7 +62,9 @@ export class Feed {
       case "hello":
         clearInterval(this.pinger);
         this.heartbeatMs = msg.heartbeat_s * 1000;
-        this.pinger = setInterval(() => this.ping(), Math.max(1000, this.heartbeatMs / 2));
+        // One ping per server interval: the server closes a client silent for three of them, and every ping costs
+        // the server a pong (5,000 phones on a board at one every 10 s were 500 pongs a second).
+        this.pinger = setInterval(() => this.ping(), Math.max(1000, this.heartbeatMs));
         for (let i = 0; i < 3; i++) setTimeout(() => this.ping(), i * 150);
         if (this.offset === 0) this.offset = msg.server_ms - Date.now();
         break;

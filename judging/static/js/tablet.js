@@ -6,7 +6,9 @@ import { Feed } from "./screen.js";
 
 const APP_VERSION = "tablet-1";
 const POLL_MS = 5000;
-const POLL_WHILE_LIVE_MS = 30000;  // with the venue feed open, a slow safety poll is enough
+// With the venue feed live a slow safety poll is enough: everything the tablet shows changes through an event on
+// that feed (seq-numbered; a gap makes the server refill it), and a (re)connect re-reads the state anyway.
+const POLL_WHILE_LIVE_MS = 120000;
 const HEARTBEAT_MS = 20000;
 const LOCALE = window.PODIUM_LOCALE || "zh_Hans";
 const CATALOG = window.PODIUM_I18N || {};
@@ -527,12 +529,16 @@ async function poll() {
 }
 
 async function heartbeat() {
+  const beat = { device_id: deviceId, app_version: APP_VERSION, queued: outbox.pending().length,
+    online: navigator.onLine };
+  // While the venue feed is live the beat rides on its socket (no request; the server records it the same way);
+  // otherwise, and for reviewers without a venue, it is a request.
+  if (feedLive && feed) { feed.send({ type: "beat", ...beat }); return; }
   try {
     await fetch("/api/judge/heartbeat", {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ device_id: deviceId, app_version: APP_VERSION, queued: outbox.pending().length,
-        online: navigator.onLine }),
+      body: JSON.stringify(beat),
     });
   } catch {
     /* offline: the next beat reports it */
@@ -571,6 +577,7 @@ window.addEventListener("keydown", (ev) => { if (ev.key === "Escape") $("#confir
 // most of a contest day's traffic). It re-reads its state only when the feed tells it something it cannot apply:
 // one of its own sheets changed elsewhere (a newer version than it knows), a result was corrected, grades were
 // finalized, or the feed (re)connected. Polling stays as the slow safety net.
+let feed = null;
 let feedLive = false;
 let lastPoll = 0;
 let pollSoon = null;
@@ -614,7 +621,7 @@ function ownSheetBehind(d) {
 }
 const myVenue = (state.venues || [])[0];  // reviewers (初审) have no venue: they keep polling
 if (myVenue && myVenue.id) {
-  new Feed(`/ws/venue/${myVenue.id}`, {
+  feed = new Feed(`/ws/venue/${myVenue.id}`, {
     onState: (_s, d) => {
       const todo = applyEvent(d);
       if (todo === REREAD) schedulePoll(d.kind.startsWith("sheet") ? () => ownSheetBehind(d) : undefined);
