@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -44,7 +45,7 @@ from sqlalchemy.orm import selectinload
 
 import scoring
 from judging.audit import record
-from judging.auth import Principal
+from judging.auth import Principal, load_principal
 from judging.db.base import utcnow
 from judging.db.engine import Database
 from judging.db.models import (
@@ -67,6 +68,7 @@ from judging.db.models import (
     Venue,
 )
 from judging.errors import PodiumError
+from live.protocol import Beat
 
 T = TypeVar("T")
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
@@ -909,11 +911,7 @@ class FeedBeats:
         self.beats = 0
         self.writes = 0
 
-    async def __call__(self, beat: Any) -> bool:
-        import time
-
-        from judging.auth import load_principal
-
+    async def __call__(self, beat: Beat) -> bool:
         self.beats += 1
         key = (beat.device_id, beat.app_version, beat.queued, beat.online)
         now = time.monotonic()
