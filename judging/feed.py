@@ -593,7 +593,8 @@ async def feed_lifespan(app: Litestar) -> AsyncIterator[None]:
     config = app.state.get("feed_config") or FeedConfig()
     hub = Hub(channels, max_queue=config.max_queue, coalesce_s=config.coalesce_s,
               coalesce_per_listener_s=config.coalesce_per_listener_s, coalesce_max_s=config.coalesce_max_s,
-              busy_lag_s=config.busy_lag_s, busy_stretch=config.busy_stretch, busy_max_s=config.busy_max_s)
+              busy_lag_s=config.busy_lag_s, busy_stretch=config.busy_stretch, busy_max_s=config.busy_max_s,
+              urgent_s=config.urgent_s)
 
     async def on_sheets(entry_ids: list[int]) -> None:
         if await complete_entries(db, entry_ids):

@@ -170,7 +170,7 @@ class Hub:
     def __init__(self, channels: ChannelsPlugin, *, max_queue: int = DEFAULT_MAX_QUEUE,
                  coalesce_s: float | None = 0.0, coalesce_per_listener_s: float = 0.0,
                  coalesce_max_s: float = 0.0, busy_lag_s: float = 0.0, busy_stretch: float = 1.0,
-                 busy_max_s: float = 0.0) -> None:
+                 busy_max_s: float = 0.0, urgent_s: float | None = None) -> None:
         self.channels = channels
         self.max_queue = max_queue
         self.coalesce_s = coalesce_s
@@ -190,9 +190,15 @@ class Hub:
         times and its cap up to ``busy_max_s``, fully so at a lag of ``busy_lag_s``. A saturated worker then
         spends less of its loop (and its viewers' devices less of theirs) on flushes; an idle one keeps the
         short window."""
+        self.urgent_s = urgent_s
+        """An urgent event (a released or corrected result, ``live.protocol.URGENT_KINDS``) is written within this
+        time of its arrival, with whatever its channel has gathered so far, instead of waiting for the rest of the
+        window (None: no exception)."""
         self.lag = 0.0
         """How late this hub's flush timers fire, an exponentially weighted mean (seconds)."""
         self._pending: dict[str, list[tuple[Item, Frame]]] = {}
+        self._due: dict[str, float] = {}
+        """When each channel's gathered events are due (a timer for an earlier due makes the later one stale)."""
         self._listeners: dict[str, set[Listener]] = {}
         self._pumps: dict[str, asyncio.Task[None]] = {}
         self._ready: dict[str, asyncio.Event] = {}
@@ -238,15 +244,24 @@ class Hub:
                 except Exception:  # one broken socket must not stop the others
                     log.exception("fan-out to a socket on %s failed", channel)
             return
+        loop = asyncio.get_running_loop()
+        urgent = self.urgent_s is not None and header.urgent
         pending = self._pending.get(channel)
         if pending is None:
             pending = self._pending[channel] = []
-            loop = asyncio.get_running_loop()
             window = self.window(channel)
+            if urgent:
+                window = min(window, self.urgent_s or 0.0)
+            due = self._due[channel] = loop.time() + window
             if window > 0:
-                loop.call_later(window, self._flush, channel, loop.time() + window)
+                loop.call_later(window, self._flush, channel, due)
             else:
                 loop.call_soon(self._flush, channel)
+        elif urgent:
+            due = loop.time() + (self.urgent_s or 0.0)
+            if due < self._due.get(channel, due + 1):
+                self._due[channel] = due  # the timer already set for the later due will find it stale
+                loop.call_later(self.urgent_s or 0.0, self._flush, channel, due)
         pending.append((item, frame))
 
     def window(self, channel: str) -> float:
@@ -265,8 +280,11 @@ class Hub:
 
     def _flush(self, channel: str, due: float | None = None) -> None:
         if due is not None:
+            if self._due.get(channel) != due:
+                return  # stale: an urgent event brought this channel's flush forward, and it ran already
             late = max(0.0, asyncio.get_running_loop().time() - due)
             self.lag += LAG_WEIGHT * (late - self.lag)
+        self._due.pop(channel, None)
         batch = self._pending.pop(channel, None)
         if not batch:
             return

@@ -334,11 +334,25 @@ ServerMessage = Hello | Snapshot | Event | Synced | Ping | Pong
 ClientMessage = Ping | Resume | Beat
 
 
+URGENT_KINDS = frozenset({"result.released", "result.corrected"})
+"""What a room waits for: the fan-out writes these at once instead of gathering events for its usual window."""
+
+
+class _HeaderData(msgspec.Struct):
+    kind: str = ""
+
+
 class Header(msgspec.Struct):
-    """The two numbers the fan-out needs, decoded once per message per process (not per subscriber)."""
+    """What the fan-out needs, decoded once per message per process (not per subscriber): the two numbers, and
+    the event's kind (an urgent one cuts the coalescing window short)."""
 
     seq: int = 0
     prev: int = 0
+    data: _HeaderData | None = None
+
+    @property
+    def urgent(self) -> bool:
+        return self.data is not None and self.data.kind in URGENT_KINDS
 
 
 _encoder = msgspec.json.Encoder()

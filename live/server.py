@@ -95,6 +95,11 @@ class FeedConfig:
     saturated worker's loop goes to flushes, less of every phone's to reading them. Proportionally below."""
     busy_stretch: float = 2.5
     busy_max_s: float = 0.25
+    urgent_s: float | None = 0.03
+    """A released or corrected result does not wait for its feed's window: it is written within this time (the
+    30 ms gather lets results released together share a write), with whatever else the feed has gathered. The
+    window is for the many small events a screen can take a moment later (stage changes, statuses); a result is
+    what the room is waiting for. None: results wait like any event."""
 
 
 class _Close(Exception):

@@ -274,3 +274,51 @@ def test_a_late_loop_stretches_only_the_many_socket_windows() -> None:
         assert hub.window("big") == pytest.approx(0.1)
 
     asyncio.run(go())
+
+
+def released(seq: int) -> bytes:
+    from live.protocol import ResultReleased
+
+    return encode(Event(seq=seq, prev=seq - 1, at_ms=0, data=ResultReleased(  # type: ignore[arg-type]
+        entry_id=seq, venue_id=1, score="90.00", display="90.00", judges=[], n_valid=5, trimmed=True)))
+
+
+def test_a_released_result_cuts_the_window_short() -> None:
+    """A result is what the room waits for: it is written within ``urgent_s`` of its arrival, with the events
+    gathered before it, instead of waiting out the channel's window. The window's own timer is then stale and
+    must not flush the next window's events early; without ``urgent_s`` a result waits like any event."""
+    async def go() -> None:
+        hub = Hub(FakeChannels(), max_queue=16, coalesce_s=0.3, urgent_s=0.02)  # type: ignore[arg-type]
+        got: list[list[int]] = []
+
+        class Sink:
+            channel = "c"
+            overflowed = False
+
+            def push_batch(self, batch: list[Any]) -> None:
+                got.append([item[0] for item, _frame in batch])
+
+        hub._listeners["c"] = {Sink()}  # type: ignore[arg-type]
+        hub.deliver("c", event(1))
+        await asyncio.sleep(0.05)
+        assert got == []  # an ordinary event waits for the 300 ms window
+        hub.deliver("c", released(2))
+        await asyncio.sleep(0.06)
+        assert got == [[1, 2]]  # the result went out at once, with the event gathered before it
+        hub.deliver("c", event(3))  # opens a new window, due ~0.41 s from the start
+        await asyncio.sleep(0.22)  # past the first window's own timer (0.3 s): stale, it must not flush event 3
+        assert got == [[1, 2]]
+        await asyncio.sleep(0.15)
+        assert got == [[1, 2], [3]]
+        hub.deliver("c", released(4))  # a result that opens a window: its window is the urgent one
+        await asyncio.sleep(0.06)
+        assert got == [[1, 2], [3], [4]]
+
+        hub.urgent_s = None
+        hub.deliver("c", released(5))
+        await asyncio.sleep(0.1)
+        assert got[-1] == [4]  # no exception: the result waits the window
+        await asyncio.sleep(0.3)
+        assert got[-1] == [5]
+
+    asyncio.run(go())
