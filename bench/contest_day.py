@@ -17,7 +17,9 @@ Every feed socket of the generator is a bare asyncio protocol (hand-written hand
 server's unmasked frames, masked client frames, pong to pings, close to close, the feed's client ping every
 20 s), as in bench/live_fanout.py: a websocket client library per socket cost the generator a whole core at
 2,000 sockets (pure-Python frame parsing), so the day measured its own client. A frame costs a header parse and
-a ``bytes.find``; only ``result.released`` events are decoded.
+a ``bytes.find``; only ``result.released`` events are decoded. The public board's sockets run in a process of
+their own (``BoardProcess``; ``--one-process`` keeps them here): a release reaches all of them at once, and
+reading that burst delayed the tablets' and hosts' own timers and responses in a shared process.
 
 Printed: submit latency p50/p99/max (every ``POST /api/judge/sheets``), release->screen latency p50/p99/max over
 every viewer and release (clock starts just before the chief's release request, stops when a viewer's socket
@@ -298,13 +300,18 @@ class _Feed(asyncio.Protocol):
                 return
             ok = msg.type == "event" and msg.data is not None and msg.data.kind == "result.released"
             entry = decoded[payload] = msg.data.entry_id if ok else None  # type: ignore[union-attr]
-        if entry is None:
+        if entry is None or entry in self.seen:
             return
-        day = self.owner.day
-        t0 = day.release_t0.get(entry)
-        if t0 is not None and entry not in self.seen:
+        owner = self.owner
+        if owner.arrivals is not None:  # the board's own process: the release times are the parent's
             self.seen.add(entry)
-            day.screen_latency.append(now - t0)
+            owner.arrivals.setdefault(entry, []).append(now)
+            owner.receipts += 1
+            return
+        t0 = owner.day.release_t0.get(entry)
+        if t0 is not None:
+            self.seen.add(entry)
+            owner.day.screen_latency.append(now - t0)
 
     def _closed(self, payload: bytes) -> None:
         self.closed = True
@@ -354,6 +361,10 @@ class Viewers:
         self._hb: asyncio.Task[None] | None = None
         self.by_token: dict[str, _Feed] = {}
         """The socket opened with each login token (a tablet's own venue feed carries its heartbeat)."""
+        self.arrivals: dict[int, list[float]] | None = None
+        """In the board process: entry id -> when each socket received its ``result.released`` (monotonic clock,
+        the same on both sides), turned into latencies by the parent, which knows when each release started."""
+        self.receipts = 0
 
     async def _connect(self, url: str, token: str | None, venue: int | None) -> None:
         u = urlsplit(url)
@@ -415,6 +426,86 @@ class Viewers:
         if self._hb is not None:
             self._hb.cancel()
             await asyncio.gather(self._hb, return_exceptions=True)
+
+
+class BoardProcess:
+    """The public board's viewers (most of the day's sockets) in a process of their own, on its own event loop.
+
+    Every release reaches thousands of board sockets within a few milliseconds; reading them is a burst of
+    work (~15 us a frame) that, in one process with the tablets and hosts, delayed their timers and responses too
+    (the generator's loop lag p99 was 80-100 ms on a national day at tempo 1, included in every submit latency it
+    measured). Here the burst is this process's alone; the kernel schedules both. Arrival times are taken on the
+    same monotonic clock and turned into release->screen latencies by the parent at the end. ``--one-process``
+    keeps every socket in the generator's own process (the harness before the seventh stop)."""
+
+    def __init__(self, loop: str) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=board_process_main, args=(child, loop), name="podium-bench-board", daemon=True)
+        self.proc.start()
+        child.close()
+
+    async def call(self, *msg: Any) -> Any:
+        self.conn.send(msg)
+        answer = await asyncio.to_thread(self.conn.recv)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.close()
+        await asyncio.to_thread(self.proc.join, 10)
+        if self.proc.is_alive():
+            self.proc.kill()
+
+
+def board_process_main(conn: Any, loop: str) -> None:
+    """The board process: ``start`` (connect the feeds; answers how many opened), ``mark`` (the day starts: CPU and
+    loop lag from now), ``count`` (receipts so far), ``stop`` (answers the arrivals and counts, closes every socket
+    and ends)."""
+
+    async def serve() -> None:
+        day = Day()
+        viewers = Viewers(day)
+        viewers.arrivals = {}
+        lags: list[float] = []
+        stop = asyncio.Event()
+        lag_task: asyncio.Task[None] | None = None
+        cpu0 = time.process_time()
+        while True:
+            op, *args = await asyncio.to_thread(conn.recv)
+            if op == "start":
+                await viewers.start(args[0])
+                conn.send(len(viewers.opened))
+            elif op == "mark":
+                cpu0 = time.process_time()
+                lag_task = asyncio.create_task(loop_lag(lags, stop))
+                conn.send(None)
+            elif op == "count":
+                conn.send(viewers.receipts)
+            elif op == "stop":
+                cpu = time.process_time() - cpu0
+                stop.set()
+                if lag_task is not None:
+                    await lag_task
+                await viewers.stop()
+                conn.send({"arrivals": viewers.arrivals, "errors": day.errors, "closed": viewers.closed,
+                           "pongs": viewers.pongs, "failed": viewers.failed, "cpu_s": cpu, "loop_lag": pct(lags)})
+                return
+
+    try:
+        if loop == "uvloop":
+            import uvloop
+
+            uvloop.run(serve())
+        else:
+            asyncio.run(serve())
+    except Exception as exc:  # the parent re-raises it
+        with contextlib.suppress(Exception):
+            conn.send(RuntimeError(f"board process: {type(exc).__name__}: {exc}"))
 
 
 class Dropped(Exception):
@@ -708,9 +799,13 @@ async def run_day(base: str, ws_base: str, plan: ContestPlan, prof: dict[str, An
         feeds.append((f"{ws_base}/ws/board/{plan.contest_id}", None, None))
     t_conn = time.monotonic()
     viewers = Viewers(day)
-    await viewers.start(feeds)
-    connected = viewers.ready
-    log(f"  {connected}/{len(feeds)} viewers connected in {time.monotonic() - t_conn:.1f} s")
+    board = BoardProcess(prof["loop"]) if prof.get("board_process") else None
+    board_feeds = [f for f in feeds if f[2] is None] if board is not None else []
+    await viewers.start([f for f in feeds if f[2] is not None] if board is not None else feeds)
+    board_opened = await board.call("start", board_feeds) if board is not None else 0
+    connected = viewers.ready + board_opened
+    log(f"  {connected}/{len(feeds)} viewers connected in {time.monotonic() - t_conn:.1f} s"
+        + (f" ({board_opened} on the board in a process of their own)" if board is not None else ""))
 
     for group in tablets:  # the feed is open: each tablet reads its state (as the page does on (re)connect)
         for t in group:
@@ -721,16 +816,19 @@ async def run_day(base: str, ws_base: str, plan: ContestPlan, prof: dict[str, An
     day.http_requests = 0
     lags: list[float] = []
     lag_task = asyncio.create_task(loop_lag(lags, stop))
+    if board is not None:
+        await board.call("mark")
     t_day = time.monotonic()
     cpu0, server0 = time.process_time(), tree_cpu_s(server_pid)
     await asyncio.gather(*(venue_day(day, base, v, host_tokens[n], tablets[n], v.entries, prof,
                                      random.Random(rng.random())) for n, v in enumerate(venues)))
     # Wait (bounded) for the last releases to reach every viewer.
-    board = sum(1 for c in viewers.opened if c.venue is None)
+    on_board = board_opened + sum(1 for c in viewers.opened if c.venue is None)
     per_venue = Counter(c.venue for c in viewers.opened if c.venue is not None)
-    expected = sum(board + per_venue[venue] for venue in day.released_venues)
+    expected = sum(on_board + per_venue[venue] for venue in day.released_venues)
     deadline = time.monotonic() + 30
-    while len(day.screen_latency) < expected and time.monotonic() < deadline:
+    while time.monotonic() < deadline and \
+            len(day.screen_latency) + (await board.call("count") if board is not None else 0) < expected:
         await asyncio.sleep(0.05)
     day_s = time.monotonic() - t_day
     generator_cpu = time.process_time() - cpu0
@@ -738,16 +836,30 @@ async def run_day(base: str, ws_base: str, plan: ContestPlan, prof: dict[str, An
     day.expected_receipts = expected
     stop.set()
     await lag_task
+    far: dict[str, Any] = {"closed": 0, "pongs": 0, "cpu_s": 0.0}
+    if board is not None:
+        far = await board.call("stop")
+        await board.close()
+        for entry, times in far["arrivals"].items():
+            t0 = day.release_t0.get(entry)
+            if t0 is not None:
+                day.screen_latency.extend(t - t0 for t in times)
+        for err in far["errors"]:
+            day.error(err)
+        generator_cpu += far["cpu_s"]
     await viewers.stop()
     await asyncio.gather(*bg, return_exceptions=True)
     for group in tablets:
         for t in group:
             await t.http.aclose()
     meta: dict[str, Any] = {"day_s": round(day_s, 1), "viewers_connected": connected,
-                            "viewers_closed_by_server": viewers.closed, "viewer_pongs": viewers.pongs,
+                            "viewers_closed_by_server": viewers.closed + far["closed"],
+                            "viewer_pongs": viewers.pongs + far["pongs"],
                             "generator_cpu_s": round(generator_cpu, 2),
                             "generator_cpu_share": round(generator_cpu / day_s, 3) if day_s else float("nan"),
                             "generator_loop_lag": pct(lags)}
+    if board is not None:
+        meta["board_loop_lag"] = far["loop_lag"]
     if server0 is not None and server1 is not None:
         meta["server_cpu_s"] = round(server1 - server0, 2)
         meta["server_cpu_share"] = round((server1 - server0) / day_s, 3) if day_s else float("nan")
@@ -919,6 +1031,8 @@ def day_profile(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     for key in ("presentation_s", "scoring_s", "stagger_s"):
         prof[key] *= args.tempo
     prof["compression"] = round(REAL_CYCLE_S / (prof["presentation_s"] + prof["scoring_s"]))
+    prof["board_process"] = not getattr(args, "one_process", False)
+    prof["loop"] = getattr(args, "loop", "uvloop")
     return name, prof
 
 
@@ -930,7 +1044,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     seed = args.seed
     out: dict[str, Any] = {"profile": name, "cores": os.cpu_count(), "seed": seed,
                            **{k: prof[k] for k in ("venues", "judges", "viewers", "entries", "backend", "workers")},
-                           "tempo": args.tempo, "compression": prof["compression"]}
+                           "tempo": args.tempo, "compression": prof["compression"],
+                           "board_process": prof["board_process"]}
     log(f"contest day '{name}': {prof['venues']} venues x {prof['judges']} judges, {prof['entries']} entries per "
         f"venue, {prof['viewers']} viewers, {prof['backend']}, {prof['workers']} process(es), seed {seed}")
     with tempfile.TemporaryDirectory(prefix="podium-day-") as tmp:
@@ -1008,6 +1123,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     lag = meta["generator_loop_lag"]
     log(f"  generator loop lag  p50 {lag['p50_ms']} ms  p99 {lag['p99_ms']} ms  max {lag['max_ms']} ms (included in "
         "the latencies above)")
+    if "board_loop_lag" in meta:
+        lag = meta["board_loop_lag"]
+        log(f"  board process lag   p50 {lag['p50_ms']} ms  p99 {lag['p99_ms']} ms  max {lag['max_ms']} ms (included "
+            "in the board's release->screen latencies)")
     log(f"  reconciliation: {rec}")
 
     # Ceilings, same run, same machine.
@@ -1068,6 +1187,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "their real intervals")
     parser.add_argument("--backend", choices=["sqlite", "pg"], help="override the profile's database")
     parser.add_argument("--workers", type=int, help="override the profile's server processes (pg only)")
+    parser.add_argument("--one-process", action="store_true",
+                        help="keep the public board's viewers in the generator's own process (the harness before the "
+                             "seventh stop; by default they run in a process of their own: see BoardProcess)")
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop",
                         help="the generator's event loop (uvloop: its viewers and clients cost less CPU and add less "
                              "of their own lag to what they measure; the server always runs uvloop)")

@@ -37,3 +37,32 @@ def test_tempo_stretches_the_schedule_only() -> None:
 def test_tempo_must_be_positive(tempo: str) -> None:
     with pytest.raises(SystemExit):
         parse_args(["--tempo", tempo])
+
+
+def test_board_viewers_get_a_process_of_their_own_unless_told() -> None:
+    _, prof = day_profile(parse_args(["--profile", "national"]))
+    assert prof["board_process"] is True and prof["loop"] == "uvloop"
+    _, one = day_profile(parse_args(["--profile", "national", "--one-process", "--loop", "asyncio"]))
+    assert one["board_process"] is False and one["loop"] == "asyncio"
+
+
+def test_board_process_answers_its_protocol_and_ends() -> None:
+    """The board process's round trip (start, mark, count, stop) with no socket to open: it answers each step
+    and exits after ``stop`` (a real day runs in ``make bench-ci``, which fails on any missed screen receipt)."""
+    import asyncio
+
+    from bench.contest_day import BoardProcess
+
+    async def go() -> tuple[int, int, dict[str, object], int | None]:
+        board = BoardProcess("asyncio")
+        opened = await board.call("start", [])
+        await board.call("mark")
+        count = await board.call("count")
+        result = await board.call("stop")
+        await board.close()
+        return opened, count, result, board.proc.exitcode
+
+    opened, count, result, code = asyncio.run(go())
+    assert (opened, count, code) == (0, 0, 0)
+    assert result["arrivals"] == {} and result["errors"] == [] and result["closed"] == 0
+    assert isinstance(result["cpu_s"], float) and result["loop_lag"]["n"] >= 0
