@@ -193,12 +193,15 @@ class Hub:
         self.urgent_s = urgent_s
         """An urgent event (a released or corrected result, ``live.protocol.URGENT_KINDS``) is written within this
         time of its arrival, with whatever its channel has gathered so far, instead of waiting for the rest of the
-        window (None: no exception)."""
+        window — but no sooner than a window after the channel's last flush, so the channel's writes per second stay
+        within the window's budget (None: no exception)."""
         self.lag = 0.0
         """How late this hub's flush timers fire, an exponentially weighted mean (seconds)."""
         self._pending: dict[str, list[tuple[Item, Frame]]] = {}
         self._due: dict[str, float] = {}
         """When each channel's gathered events are due (a timer for an earlier due makes the later one stale)."""
+        self._flushed: dict[str, float] = {}
+        """When each channel last flushed (loop time)."""
         self._listeners: dict[str, set[Listener]] = {}
         self._pumps: dict[str, asyncio.Task[None]] = {}
         self._ready: dict[str, asyncio.Event] = {}
@@ -245,23 +248,23 @@ class Hub:
                     log.exception("fan-out to a socket on %s failed", channel)
             return
         loop = asyncio.get_running_loop()
-        urgent = self.urgent_s is not None and header.urgent
+        now = loop.time()
         pending = self._pending.get(channel)
         if pending is None:
             pending = self._pending[channel] = []
             window = self.window(channel)
-            if urgent:
-                window = min(window, self.urgent_s or 0.0)
-            due = self._due[channel] = loop.time() + window
+            due = self._due[channel] = now + window
             if window > 0:
                 loop.call_later(window, self._flush, channel, due)
             else:
                 loop.call_soon(self._flush, channel)
-        elif urgent:
-            due = loop.time() + (self.urgent_s or 0.0)
-            if due < self._due.get(channel, due + 1):
+        if self.urgent_s is not None and header.urgent:
+            # Sooner, but never sooner than a window after this channel's last flush: the channel still gets at
+            # most one write per socket per window, so a busy day writes no more often than without this.
+            due = max(now + self.urgent_s, self._flushed.get(channel, -1e9) + self.window(channel))
+            if due < self._due[channel]:
                 self._due[channel] = due  # the timer already set for the later due will find it stale
-                loop.call_later(self.urgent_s or 0.0, self._flush, channel, due)
+                loop.call_later(due - now, self._flush, channel, due)
         pending.append((item, frame))
 
     def window(self, channel: str) -> float:
@@ -285,6 +288,7 @@ class Hub:
             late = max(0.0, asyncio.get_running_loop().time() - due)
             self.lag += LAG_WEIGHT * (late - self.lag)
         self._due.pop(channel, None)
+        self._flushed[channel] = asyncio.get_running_loop().time()
         batch = self._pending.pop(channel, None)
         if not batch:
             return

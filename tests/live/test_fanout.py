@@ -285,8 +285,9 @@ def released(seq: int) -> bytes:
 
 def test_a_released_result_cuts_the_window_short() -> None:
     """A result is what the room waits for: it is written within ``urgent_s`` of its arrival, with the events
-    gathered before it, instead of waiting out the channel's window. The window's own timer is then stale and
-    must not flush the next window's events early; without ``urgent_s`` a result waits like any event."""
+    gathered before it, instead of waiting out the channel's window — but no sooner than a window after the
+    channel's last flush (the write budget stays one per socket per window). The window's own timer is then stale
+    and must not flush the next window's events early; without ``urgent_s`` a result waits like any event."""
     async def go() -> None:
         hub = Hub(FakeChannels(), max_queue=16, coalesce_s=0.3, urgent_s=0.02)  # type: ignore[arg-type]
         got: list[list[int]] = []
@@ -303,18 +304,21 @@ def test_a_released_result_cuts_the_window_short() -> None:
         await asyncio.sleep(0.05)
         assert got == []  # an ordinary event waits for the 300 ms window
         hub.deliver("c", released(2))
-        await asyncio.sleep(0.06)
-        assert got == [[1, 2]]  # the result went out at once, with the event gathered before it
+        await asyncio.sleep(0.1)
+        assert got == [[1, 2]]  # the result went out at once (no flush before), with the event gathered before it
         hub.deliver("c", event(3))  # opens a new window, due ~0.41 s from the start
         await asyncio.sleep(0.22)  # past the first window's own timer (0.3 s): stale, it must not flush event 3
         assert got == [[1, 2]]
         await asyncio.sleep(0.15)
         assert got == [[1, 2], [3]]
-        hub.deliver("c", released(4))  # a result that opens a window: its window is the urgent one
-        await asyncio.sleep(0.06)
+        hub.deliver("c", released(4))  # right after a flush: it waits until a window after that flush
+        await asyncio.sleep(0.1)
+        assert got == [[1, 2], [3]]
+        await asyncio.sleep(0.3)
         assert got == [[1, 2], [3], [4]]
 
         hub.urgent_s = None
+        await asyncio.sleep(0.3)
         hub.deliver("c", released(5))
         await asyncio.sleep(0.1)
         assert got[-1] == [4]  # no exception: the result waits the window
