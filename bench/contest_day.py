@@ -17,9 +17,9 @@ Every feed socket of the generator is a bare asyncio protocol (hand-written hand
 server's unmasked frames, masked client frames, pong to pings, close to close, the feed's client ping every
 20 s), as in bench/live_fanout.py: a websocket client library per socket cost the generator a whole core at
 2,000 sockets (pure-Python frame parsing), so the day measured its own client. A frame costs a header parse and
-a ``bytes.find``; only ``result.released`` events are decoded. The public board's sockets run in a process of
-their own (``BoardProcess``; ``--one-process`` keeps them here): a release reaches all of them at once, and
-reading that burst delayed the tablets' and hosts' own timers and responses in a shared process.
+a ``bytes.find``; only ``result.released`` events are decoded. With ``--board-process`` the public board's sockets
+run in a process of their own (``BoardProcess``): a release reaches all of them at once, and reading that burst
+delays the tablets' and hosts' own timers and responses in a shared process (included in their latencies).
 
 Printed: submit latency p50/p99/max (every ``POST /api/judge/sheets``), release->screen latency p50/p99/max over
 every viewer and release (clock starts just before the chief's release request, stops when a viewer's socket
@@ -435,8 +435,9 @@ class BoardProcess:
     work (~15 us a frame) that, in one process with the tablets and hosts, delayed their timers and responses too
     (the generator's loop lag p99 was 80-100 ms on a national day at tempo 1, included in every submit latency it
     measured). Here the burst is this process's alone; the kernel schedules both. Arrival times are taken on the
-    same monotonic clock and turned into release->screen latencies by the parent at the end. ``--one-process``
-    keeps every socket in the generator's own process (the harness before the seventh stop)."""
+    same monotonic clock and turned into release->screen latencies by the parent at the end. Off by default
+    (``--board-process``): on the provincial day, where the generator is pinned to one core, the two processes
+    shared it and the tablets' submit p99 came out worse, not better (bench/README.md, seventh stop)."""
 
     def __init__(self, loop: str) -> None:
         import multiprocessing
@@ -1031,7 +1032,7 @@ def day_profile(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     for key in ("presentation_s", "scoring_s", "stagger_s"):
         prof[key] *= args.tempo
     prof["compression"] = round(REAL_CYCLE_S / (prof["presentation_s"] + prof["scoring_s"]))
-    prof["board_process"] = not getattr(args, "one_process", False)
+    prof["board_process"] = bool(getattr(args, "board_process", False))
     prof["loop"] = getattr(args, "loop", "uvloop")
     return name, prof
 
@@ -1187,9 +1188,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "their real intervals")
     parser.add_argument("--backend", choices=["sqlite", "pg"], help="override the profile's database")
     parser.add_argument("--workers", type=int, help="override the profile's server processes (pg only)")
-    parser.add_argument("--one-process", action="store_true",
-                        help="keep the public board's viewers in the generator's own process (the harness before the "
-                             "seventh stop; by default they run in a process of their own: see BoardProcess)")
+    parser.add_argument("--board-process", action="store_true",
+                        help="run the public board's viewers in a process of their own (BoardProcess): the tablets' "
+                             "and hosts' latencies then exclude the board's read bursts, at some generator CPU")
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop",
                         help="the generator's event loop (uvloop: its viewers and clients cost less CPU and add less "
                              "of their own lag to what they measure; the server always runs uvloop)")

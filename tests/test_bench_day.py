@@ -39,11 +39,11 @@ def test_tempo_must_be_positive(tempo: str) -> None:
         parse_args(["--tempo", tempo])
 
 
-def test_board_viewers_get_a_process_of_their_own_unless_told() -> None:
+def test_board_viewers_get_a_process_of_their_own_when_asked() -> None:
     _, prof = day_profile(parse_args(["--profile", "national"]))
-    assert prof["board_process"] is True and prof["loop"] == "uvloop"
-    _, one = day_profile(parse_args(["--profile", "national", "--one-process", "--loop", "asyncio"]))
-    assert one["board_process"] is False and one["loop"] == "asyncio"
+    assert prof["board_process"] is False and prof["loop"] == "uvloop"
+    _, own = day_profile(parse_args(["--profile", "national", "--board-process", "--loop", "asyncio"]))
+    assert own["board_process"] is True and own["loop"] == "asyncio"
 
 
 def test_board_process_answers_its_protocol_and_ends() -> None:
