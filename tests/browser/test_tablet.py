@@ -366,9 +366,10 @@ def test_tablet_heartbeat_rides_on_the_venue_feed(live_server: LiveServer, conte
         return list(_run(live_server, rows))
 
     deadline = time.monotonic() + 10
-    while (len(beats) < 3 or not present()) and time.monotonic() < deadline:
+    while time.monotonic() < deadline and (len(beats) < 3 or not any(d == beats[0]["device_id"] for d, _ in present())):
         page.wait_for_timeout(100)
     assert len(beats) >= 3, beats
-    assert present() == [(beats[0]["device_id"], beats[0]["app_version"])]
+    # (the shared server may hold this judge's other devices from earlier tests: look for this page's device)
+    assert (beats[0]["device_id"], beats[0]["app_version"]) in present()
     # Requests: only the page's first beat, sent before its feed was live (blocked here); none every 0.7 s since.
     assert len(requests) == 1, requests
