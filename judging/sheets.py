@@ -908,11 +908,8 @@ class FeedBeats:
         self.raw_token = raw_token
         self.last: tuple[str, str, int, bool] | None = None
         self.written_at = 0.0
-        self.beats = 0
-        self.writes = 0
 
     async def __call__(self, beat: Beat) -> bool:
-        self.beats += 1
         key = (beat.device_id, beat.app_version, beat.queued, beat.online)
         now = time.monotonic()
         if key == self.last and now - self.written_at < PRESENCE_TOUCH_EVERY.total_seconds():
@@ -922,7 +919,6 @@ class FeedBeats:
             return False
         await record_presence(self.db, self.app, p, HeartbeatIn(*key))
         self.last, self.written_at = key, now
-        self.writes += 1
         return True
 
 
