@@ -249,10 +249,10 @@ class Hub:
             return
         loop = asyncio.get_running_loop()
         now = loop.time()
+        window = self.window(channel)
         pending = self._pending.get(channel)
         if pending is None:
             pending = self._pending[channel] = []
-            window = self.window(channel)
             due = self._due[channel] = now + window
             if window > 0:
                 loop.call_later(window, self._flush, channel, due)
@@ -261,7 +261,7 @@ class Hub:
         if self.urgent_s is not None and header.urgent:
             # Sooner, but never sooner than a window after this channel's last flush: the channel still gets at
             # most one write per socket per window, so a busy day writes no more often than without this.
-            due = max(now + self.urgent_s, self._flushed.get(channel, -1e9) + self.window(channel))
+            due = max(now + self.urgent_s, self._flushed.get(channel, -1e9) + window)
             if due < self._due[channel]:
                 self._due[channel] = due  # the timer already set for the later due will find it stale
                 loop.call_later(due - now, self._flush, channel, due)
