@@ -1032,8 +1032,8 @@ def day_profile(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     for key in ("presentation_s", "scoring_s", "stagger_s"):
         prof[key] *= args.tempo
     prof["compression"] = round(REAL_CYCLE_S / (prof["presentation_s"] + prof["scoring_s"]))
-    prof["board_process"] = bool(getattr(args, "board_process", False))
-    prof["loop"] = getattr(args, "loop", "uvloop")
+    prof["board_process"] = args.board_process
+    prof["loop"] = args.loop
     return name, prof
 
 
