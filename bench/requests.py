@@ -13,7 +13,8 @@ logged-in judges (login link -> session cookie). Timed, each N times, sequential
 
 Then a venue's cycle on venues the sheets above did not touch, as the host's console and the chief judge drive it:
 ``POST /api/venue/{id}/stage``, ``.../timer`` (start), ``.../entries/{id}/end``, every panel sheet (untimed),
-``.../entries/{id}/release`` and the console's ``GET /api/venue/{id}/control``.
+``.../entries/{id}/release`` and the console's ``GET /api/venue/{id}/control`` as the host and as the chief judge
+(who also gets the pre-release preview).
 
 Printed: median and p90 per endpoint in ms, and the median number of SQL statements sent while the request ran
 (counted on the engine, so background work it triggers — the event publisher, the "panel complete?" check — is
@@ -76,7 +77,7 @@ async def measure(settings: Any, plan: ContestPlan, n: int, warmup: int,
         raise SystemExit(f"the seeded contest has {len(pairs)} judge x entry pairs; need {rounds} (raise --venues)")
     times: dict[str, list[float]] = {k: [] for k in (
         "state", "heartbeat", "heartbeat_changed", "sheet_new", "sheet_replay", "sheet_correction",
-        "venue_stage", "venue_timer", "venue_end", "venue_release", "venue_control")}
+        "venue_stage", "venue_timer", "venue_end", "venue_release", "venue_control", "venue_control_chief")}
     counts: dict[str, list[int]] = {k: [] for k in times}
     cpu_times: dict[str, list[float]] = {k: [] for k in times}  # this process's CPU (app + the in-process client)
 
@@ -171,6 +172,7 @@ async def measure(settings: Any, plan: ContestPlan, n: int, warmup: int,
                     raise SystemExit(f"panel sheet: {r.status_code}: {r.text[:300]}")
             await timed("venue_release", i, "POST", f"{base}/entries/{entry}/release", chief, 200, {})
             await timed("venue_control", i, "GET", f"{base}/control", host, 200)
+            await timed("venue_control_chief", i, "GET", f"{base}/control?entry_id={entry}", chief, 200)
     return {k: {**summary(v), "cpu_ms": round(1000 * statistics.median(cpu_times[k]), 2),
                 "statements": statistics.median(counts[k])} for k, v in times.items() if v}
 
@@ -218,7 +220,7 @@ async def main() -> None:
               "sheet_correction": "POST /api/judge/sheets (correction)"}
     labels.update({f"venue_{k}": f"{m} /api/venue/{{id}}/{u}" for k, m, u in (
         ("stage", "POST", "stage"), ("timer", "POST", "timer (start)"), ("end", "POST", "entries/{id}/end"),
-        ("release", "POST", "entries/{id}/release"), ("control", "GET ", "control"))})
+        ("release", "POST", "entries/{id}/release"), ("control", "GET ", "control"), ("control_chief", "GET ", "control (chief)"))})
     for key, label in labels.items():
         if key not in results:
             continue

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from judging.audit import record
@@ -234,6 +234,33 @@ async def mark_unofficial_if_complete(session: AsyncSession, entry: Entry) -> bo
     return True
 
 
+def _complete_candidates() -> Any:
+    """Entries among ``:ids`` in scoring whose panel is complete, as :func:`mark_unofficial_if_complete` decides
+    from :func:`panel_marks` (every member not recused has a current on-site total, and at least one does): one
+    statement for the whole batch, with no entity loaded."""
+    member = PanelMember.__table__.alias("member")
+    entry = Entry.__table__
+    sheet, version, stage, conflict = (ScoreSheet.__table__, SheetVersion.__table__, Stage.__table__,
+                                       Conflict.__table__)
+    scored = (exists().select_from(sheet.join(stage, stage.c.id == sheet.c.stage_id).join(
+        version, and_(version.c.sheet_id == sheet.c.id, version.c.is_current.is_(True),
+                      version.c.discarded.is_(False))))
+              .where(sheet.c.entry_id == entry.c.id, sheet.c.person_id == member.c.person_id,
+                     stage.c.kind == "onsite").correlate(entry, member))
+    recused = exists().where(conflict.c.person_id == member.c.person_id,
+                             or_(conflict.c.entry_id == entry.c.id, conflict.c.organization == entry.c.organization)
+                             ).correlate(entry, member)
+    panel = member.c.venue_id == entry.c.venue_id
+    return (select(entry.c.id)
+            .where(entry.c.id.in_(bindparam("ids", expanding=True)), entry.c.status == "scoring",
+                   ~exists().where(panel, ~scored, ~recused).correlate(entry),
+                   exists().where(panel, scored, ~recused).correlate(entry))
+            .order_by(entry.c.id))
+
+
+_COMPLETE_CANDIDATES = _complete_candidates()
+
+
 async def complete_entries(db: Database, entry_ids: list[int]) -> bool:
     """After sheet submissions: move entries whose panel is complete to ``unofficial``. True if any moved.
 
@@ -241,10 +268,7 @@ async def complete_entries(db: Database, entry_ids: list[int]) -> bool:
     transaction (on SQLite the single writer every judge's submission also waits for), where they are checked
     again under the lock."""
     async with db.read() as session:
-        entries = (await session.execute(
-            select(Entry).where(Entry.id.in_(entry_ids), Entry.status == "scoring"))).scalars().all()
-        candidates = [e.id for e in entries if not missing(marks := await panel_marks(session, e))
-                      and any(m.total is not None and not m.recused for m in marks)]
+        candidates = list((await session.execute(_COMPLETE_CANDIDATES, {"ids": entry_ids})).scalars())
     if not candidates:
         return False
 
@@ -336,10 +360,7 @@ async def release(session: AsyncSession, who: Principal, venue_id: int, entry_id
     return payload
 
 
-async def preview(session: AsyncSession, venue_id: int, entry_id: int) -> dict[str, Any]:
-    """For the chief judge before release: missing sheets, recusals and outlier warnings."""
-    venue = await load_venue(session, venue_id)
-    entry = await load_entry(session, venue, entry_id)
-    marks = await panel_marks(session, entry)
-    return {"entry_id": entry.id, "missing": [m.person_id for m in missing(marks)],
+def preview_of(entry_id: int, marks: list[PanelMark]) -> dict[str, Any]:
+    """For the chief judge before release: missing sheets, recusals and outlier warnings of the panel's marks."""
+    return {"entry_id": entry_id, "missing": [m.person_id for m in missing(marks)],
             "recused": [m.person_id for m in marks if m.recused], "outliers": outliers(marks)}

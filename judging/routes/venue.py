@@ -25,7 +25,7 @@ from judging.venue_control import (
     load_venue,
     may_release,
     panel_marks,
-    preview,
+    preview_of,
     put_on_stage,
     release,
     released_results,
@@ -198,7 +198,7 @@ async def control_state(request: Request[Any, Any, Any], p: Principal, venue_id:
         pre = None
         if can_release and focus_entry is not None and focus_entry.status in (
                 "presenting", "scoring", "unofficial", "released", "official"):
-            raw = await preview(session, venue.id, focus_entry.id)
+            raw = preview_of(focus_entry.id, marks)  # the marks read above
             pre = Preview(entry_id=raw["entry_id"], missing=raw["missing"], recused=raw["recused"],
                           outliers=[Warning(person_id=o.person_id, name=o.name, deviation=round(o.deviation, 1))
                                     for o in raw["outliers"]])

@@ -59,3 +59,22 @@ def test_declared_conflict_and_no_sheets(p: Panel, settings: Settings) -> None:
     assert {m.person_id for m in marks if m.recused} == {p.judges[3].person_id}
     assert all(m.total is None for m in marks)
     assert len(missing(marks)) == len(p.judges) - 1
+
+
+def test_console_preview_is_the_panel_marks(client: TestClient[Any], p: Panel, settings: Settings) -> None:
+    """The chief judge's console shows the focus entry's missing sheets and recusals from the same marks it lists
+    (one read since the eighth stop; it read them twice before)."""
+    entry = p.entries[0]
+    r = client.post(f"/api/venue/{p.venue_id}/stage", json={"entry_id": entry}, headers=p.judges[0].headers)
+    assert r.status_code == 200, r.text
+    for judge in (p.judges[0], p.judges[1]):
+        r = client.post("/api/judge/sheets", json=sheet_body(p, entry), headers=judge.headers)
+        assert r.status_code == 201, r.text
+    state = client.get(f"/api/venue/{p.venue_id}/control?entry_id={entry}", headers=p.judges[0].headers).json()
+    marks = _marks(settings, entry)
+    assert state["can_release"] is True and state["focus_entry_id"] == entry
+    assert state["preview"]["entry_id"] == entry
+    assert state["preview"]["missing"] == [m.person_id for m in missing(marks)]
+    assert state["preview"]["recused"] == [m.person_id for m in marks if m.recused] == [p.judges[2].person_id]
+    assert [(row["person_id"], row["submitted"], row["recused"]) for row in state["panel"]] == [
+        (m.person_id, m.total is not None, m.recused) for m in marks]
