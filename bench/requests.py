@@ -220,7 +220,8 @@ async def main() -> None:
               "sheet_correction": "POST /api/judge/sheets (correction)"}
     labels.update({f"venue_{k}": f"{m} /api/venue/{{id}}/{u}" for k, m, u in (
         ("stage", "POST", "stage"), ("timer", "POST", "timer (start)"), ("end", "POST", "entries/{id}/end"),
-        ("release", "POST", "entries/{id}/release"), ("control", "GET ", "control"), ("control_chief", "GET ", "control (chief)"))})
+        ("release", "POST", "entries/{id}/release"), ("control", "GET ", "control"),
+        ("control_chief", "GET ", "control (chief)"))})
     for key, label in labels.items():
         if key not in results:
             continue

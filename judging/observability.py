@@ -79,3 +79,39 @@ class RequestIdMiddleware:
                     "account": getattr(user, "account_id", None),
                 }},
             )
+
+
+class GcPauses:
+    """How long this process's cyclic garbage collector has paused it, per generation (``gc.callbacks``): the
+    status page shows it, and it is how the collector's thresholds in judging/app.py were chosen. Installed once
+    per process; the two callbacks per collection cost a microsecond or so."""
+
+    def __init__(self) -> None:
+        self.collections = [0, 0, 0]
+        self.seconds = [0.0, 0.0, 0.0]
+        self.max_ms = [0.0, 0.0, 0.0]
+        self._started = 0.0
+        self._installed = False
+
+    def install(self) -> None:
+        import gc
+
+        if not self._installed:
+            gc.callbacks.append(self._callback)
+            self._installed = True
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        generation = int(info.get("generation", 0))
+        if not 0 <= generation <= 2 or not self._started:
+            return
+        took = time.perf_counter() - self._started
+        self._started = 0.0
+        self.collections[generation] += 1
+        self.seconds[generation] += took
+        self.max_ms[generation] = max(self.max_ms[generation], took * 1000)
+
+
+gc_pauses = GcPauses()

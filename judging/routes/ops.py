@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from judging import __version__
 from judging.auth import requires_staff
 from judging.db.models import Event, EventCounter, HelpCall, Presence, Venue
+from judging.observability import gc_pauses
 
 ONLINE_WINDOW = timedelta(seconds=60)
 """A tablet is online when its last heartbeat said so and came within this window (as on the venue page)."""
@@ -82,6 +83,15 @@ class Queues(msgspec.Struct):
     """Heartbeat pings and pongs this process wrote straight to a socket's transport (the rest went through ASGI)."""
 
 
+class GcStatus(msgspec.Struct):
+    collections: list[int]
+    """Collections per generation (young, middle, full)."""
+    seconds: list[float]
+    """Time spent in them per generation: the process's event loop stood still meanwhile."""
+    max_pause_ms: list[float]
+    """The longest single pause per generation."""
+
+
 class OpsStatus(msgspec.Struct):
     server_ms: int
     version: str
@@ -102,6 +112,8 @@ class OpsStatus(msgspec.Struct):
     help_calls_open: int
     gc_frozen_objects: int = 0
     """Objects moved out of the cyclic collector's reach at start-up (``podium serve``; see judging/app.py)."""
+    gc: GcStatus | None = None
+    """This process's garbage-collector pauses since it started."""
 
 
 def _aware(at: datetime) -> datetime:
@@ -160,6 +172,8 @@ async def status_api(request: Request[Any, Any, Any]) -> OpsStatus:
     settings = app.state.settings
     return OpsStatus(
         gc_frozen_objects=gc.get_freeze_count(),
+        gc=GcStatus(collections=list(gc_pauses.collections), seconds=[round(t, 3) for t in gc_pauses.seconds],
+                    max_pause_ms=[round(t, 1) for t in gc_pauses.max_ms]),
         server_ms=int(now.timestamp() * 1000), version=__version__, pid=os.getpid(),
         uptime_s=round(time.time() - STARTED, 1), database="sqlite" if settings.is_sqlite else "postgresql",
         channels="redis" if settings.redis_url else "memory", workers=settings.workers,

@@ -63,3 +63,16 @@ def test_status_reports_connections_lag_and_tablets(settings: Any, demo: int, cl
                                   "oldest_unpublished_s": None}
         assert done["publisher"]["leader"] is True and done["publisher"]["cursor"] == head
     wait_for(lambda: _status(client, staff)["connections"] == 0, timeout=10)
+
+
+def test_status_reports_garbage_collector_pauses(settings: Any, demo: int, client: Any) -> None:
+    import gc
+
+    staff = bearer(settings, make_staff(settings, "ops-gc", "staff"))
+    before = _status(client, staff)["gc"]
+    gc.collect()  # one full collection in this (the server's) process
+    after = _status(client, staff)["gc"]
+    assert after["collections"][2] >= before["collections"][2] + 1
+    assert after["seconds"][2] > before["seconds"][2]
+    assert after["max_pause_ms"][2] > 0
+    assert all(a >= b for a, b in zip(after["collections"], before["collections"], strict=True))
