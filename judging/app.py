@@ -124,12 +124,14 @@ def serve_app() -> Litestar:
     return app
 
 
-GC_THRESHOLDS = (10_000, 10, 100)
+GC_THRESHOLDS = (3_000, 10, 100)
 """Python's defaults are (700, 10, 10). A full collection walks every tracked object; with a contest's sockets
-and sessions in memory it paused the whole server for 80-340 ms every few seconds (bench/README.md). A young
-collection every 700 allocations took 5-6 % of a busy worker's CPU on a national day (most requests' objects
-are freed by reference counting long before 10,000 allocations; the survivors were walked again and again); at
-10,000 it takes ~1.5 %, in pauses of ~30 ms every few seconds instead of ~0.4 ms ten times a second."""
+and sessions in memory it paused the whole server for 80-340 ms every few seconds (bench/README.md). Young
+collections every 3,000 allocations instead of 700: on a national benchmark day (tempo 1) the collector took
+2.1 % of a worker's CPU instead of 3.6-5.7 %, and the middle generation filled too slowly to trigger a full
+collection during the run (at 700 one came every run: a 320-370 ms stall). Pauses are longer: during the day
+young ones average ~10 ms and middle ones 40-55 ms, against ~1.5 and ~7 ms at 700; at 10,000 a middle one took
+120 ms, for 1.4 % (``GET /api/staff/status`` shows them; bench/README.md has the runs)."""
 
 
 def _settle_heap() -> None:
