@@ -6,6 +6,7 @@ the response header, and one JSON access-log line: time, id, method, path, statu
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import re
@@ -94,8 +95,6 @@ class GcPauses:
         self._installed = False
 
     def install(self) -> None:
-        import gc
-
         if not self._installed:
             gc.callbacks.append(self._callback)
             self._installed = True
