@@ -129,9 +129,10 @@ GC_THRESHOLDS = (3_000, 10, 100)
 and sessions in memory it paused the whole server for 80-340 ms every few seconds (bench/README.md). Young
 collections every 3,000 allocations instead of 700: on a national benchmark day (tempo 1) the collector took
 2.1 % of a worker's CPU instead of 3.6-5.7 %, and the middle generation filled too slowly to trigger a full
-collection during the run (at 700 one came every run: a 320-370 ms stall). Pauses are longer: during the day
-young ones average ~10 ms and middle ones 40-55 ms, against ~1.5 and ~7 ms at 700; at 10,000 a middle one took
-120 ms, for 1.4 % (``GET /api/staff/status`` shows them; bench/README.md has the runs)."""
+collection during the run (at 700 one came in both runs, as the viewers finished connecting: a 320-375 ms
+stall). Pauses are longer: during the day young ones average ~10 ms and middle ones 40-55 ms, against ~1.5 and
+~7 ms at 700; at 10,000 a middle one took 120 ms, for 1.4 % (``GET /api/staff/status`` shows them;
+bench/README.md has the runs)."""
 
 
 def _settle_heap() -> None:
