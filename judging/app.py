@@ -124,15 +124,13 @@ def serve_app() -> Litestar:
     return app
 
 
-GC_THRESHOLDS = (3_000, 10, 100)
+GC_THRESHOLDS = (700, 10, 100)
 """Python's defaults are (700, 10, 10). A full collection walks every tracked object; with a contest's sockets
 and sessions in memory it paused the whole server for 80-340 ms every few seconds (bench/README.md). Young
-collections every 3,000 allocations instead of 700: on a national benchmark day (tempo 1) the collector took
-2.1 % of a worker's CPU instead of 3.6-5.7 %, and the middle generation filled too slowly to trigger a full
-collection during the run (at 700 one came in both runs, as the viewers finished connecting: a 320-375 ms
-stall). Pauses are longer: during the day young ones average ~10 ms and middle ones 40-55 ms, against ~1.5 and
-~7 ms at 700; at 10,000 a middle one took 120 ms, for 1.4 % (``GET /api/staff/status`` shows them;
-bench/README.md has the runs)."""
+collections stay at every 700 allocations: at 3,000 a national day's collector CPU fell from 3.6-5.7 % to 2.1 %
+of a worker's, but pauses grew to ~10 ms (young) and 40-55 ms (middle), and the one-process provincial day's
+latencies were worse in all three alternated pairs that isolated it (bench/README.md, eighth stop).
+``GET /api/staff/status`` shows the pauses per generation."""
 
 
 def _settle_heap() -> None:
