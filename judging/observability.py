@@ -83,9 +83,9 @@ class RequestIdMiddleware:
 
 
 class GcPauses:
-    """How long this process's cyclic garbage collector has paused it, per generation (``gc.callbacks``): the
-    status page shows it, and it is how the collector's thresholds in judging/app.py were chosen. Installed once
-    per process; the two callbacks per collection cost a microsecond or so."""
+    """How long this process's cyclic garbage collector has paused it, per generation (``gc.callbacks``), for the
+    status page: the figures the thresholds in judging/app.py were judged by. Installed once per process; the two
+    callbacks per collection cost a microsecond or so."""
 
     def __init__(self) -> None:
         self.collections = [0, 0, 0]
@@ -103,9 +103,9 @@ class GcPauses:
         if phase == "start":
             self._started = time.perf_counter()
             return
-        generation = int(info.get("generation", 0))
-        if not 0 <= generation <= 2 or not self._started:
+        if not self._started:  # installed while a collection ran
             return
+        generation = info["generation"]
         took = time.perf_counter() - self._started
         self._started = 0.0
         self.collections[generation] += 1
