@@ -64,6 +64,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,10 @@ EDIT_SHARE = 0.15
 POLL_S = 120.0  # as judging/static/js/tablet.js while its venue feed is live (POLL_WHILE_LIVE_MS)
 HEARTBEAT_S = 20.0  # tablet.js HEARTBEAT_MS; over the venue feed while it is open
 FEED_PING_S = 20.0
+CONSOLE_DEBOUNCE_S = 0.25
+"""feed.js ``liveRefresh``'s debounce: a venue console re-reads its state this long after a feed message."""
+CONSOLE_FALLBACK_S = 15.0
+"""control.js's safety re-read (tablets going silent are announced by no event)."""
 """Client ping on every feed socket, as judging/static/js/feed.js (the server closes a socket silent for 3 x its
 20 s heartbeat)."""
 REAL_CYCLE_S = (15 + 5 + 1) * 60
@@ -153,6 +158,14 @@ class Day:
     """Tablet heartbeats sent as a ``beat`` on the venue feed (the others were requests)."""
     beating: set[str] = field(default_factory=set)
     """Devices that sent at least one heartbeat: each must have a presence row at the end."""
+    control_latency: list[float] = field(default_factory=list)
+    """Every venue console's ``GET /api/venue/<id>/control`` (its feed-driven and safety re-reads)."""
+    console_applied: int = 0
+    """Feed events the consoles applied without a re-read."""
+    control_causes: Counter[str] = field(default_factory=Counter)
+    """What started each console re-read (the event kind that opened its debounce window, the safety poll, ...)."""
+    console_seen: int = 0
+    """Feed events the consoles' state already reflected (at or below its seq)."""
 
     def error(self, what: str) -> None:
         if len(self.errors) < 50:
@@ -172,6 +185,21 @@ class _Msg(msgspec.Struct):
 
 
 _decode = msgspec.json.Decoder(_Msg).decode
+
+
+class _SheetData(msgspec.Struct):
+    kind: str = ""
+    version: int = 0
+    stage: str = ""
+    status: str = ""
+
+
+class _SheetMsg(msgspec.Struct):
+    type: str
+    data: _SheetData | None = None
+
+
+_decode_sheet = msgspec.json.Decoder(_SheetMsg).decode
 RELEASED = b'"kind":"result.released"'
 """How a ``result.released`` event shows on the wire (live/protocol.py: msgspec writes the tag first)."""
 PING = b'{"type":"ping","t":0}'
@@ -187,8 +215,8 @@ class _Feed(asyncio.Protocol):
     holding a ``result.released`` event is decoded (for its entry id). Protocol pings are answered with a pong,
     a close frame with a close; any close or loss before the end of the day is an error."""
 
-    __slots__ = ("close_sent", "closed", "done", "have", "need", "open", "owner", "parts", "request", "seen",
-                 "transport", "venue")
+    __slots__ = ("close_sent", "closed", "done", "have", "need", "on_frame", "open", "owner", "parts", "request",
+                 "seen", "transport", "venue")
 
     def __init__(self, owner: Viewers, host: str, path: str, token: str | None, venue: int | None) -> None:
         self.owner = owner
@@ -209,6 +237,8 @@ class _Feed(asyncio.Protocol):
         self.close_sent = False
         self.seen: set[int] = set()
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.on_frame: Callable[[bytes], None] | None = None
+        """A console's hook: called with every data frame's payload (feed.js hands every message to the page)."""
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
@@ -275,6 +305,8 @@ class _Feed(asyncio.Protocol):
             if opcode in (0x1, 0x2):
                 if buf.find(RELEASED, start, end) >= 0:
                     self._released(buf[start:end], now)
+                if self.on_frame is not None:
+                    self.on_frame(buf[start:end])
             elif opcode == 0x9:
                 self.owner.pongs += 1
                 self.send(0xA, buf[start:end])
@@ -361,12 +393,14 @@ class Viewers:
         self._hb: asyncio.Task[None] | None = None
         self.by_token: dict[str, _Feed] = {}
         """The socket opened with each login token (a tablet's own venue feed carries its heartbeat)."""
+        self.by_tag: dict[str, _Feed] = {}
+        """Sockets opened with a tag (a console's feed: its login token may also hold a tablet's feed)."""
         self.arrivals: dict[int, list[float]] | None = None
         """In the board process: entry id -> when each socket received its ``result.released`` (monotonic clock,
         the same on both sides), turned into latencies by the parent, which knows when each release started."""
         self.receipts = 0
 
-    async def _connect(self, url: str, token: str | None, venue: int | None) -> None:
+    async def _connect(self, url: str, token: str | None, venue: int | None, tag: str | None = None) -> None:
         u = urlsplit(url)
         loop = asyncio.get_running_loop()
         try:
@@ -374,7 +408,9 @@ class Viewers:
                 lambda: _Feed(self, u.netloc, u.path + (f"?{u.query}" if u.query else ""), token, venue),
                 u.hostname, u.port), 60)
             self.conns.append(proto)
-            if token is not None:
+            if tag is not None:
+                self.by_tag[tag] = proto
+            elif token is not None:
                 self.by_token[token] = proto
         except (OSError, TimeoutError) as exc:
             self.failed += 1
@@ -393,8 +429,8 @@ class Viewers:
                     await asyncio.sleep(FEED_PING_S * 100 / max(len(conns), 100))
             await asyncio.sleep(FEED_PING_S * (len(conns) % 100 or 100) / max(len(conns), 100))
 
-    async def start(self, feeds: list[tuple[str, str | None, int | None]]) -> None:
-        """Open ``feeds`` (url, bearer token or None, venue id or None for the board) in waves of WAVE."""
+    async def start(self, feeds: list[tuple[Any, ...]]) -> None:
+        """Open ``feeds`` (url, bearer token or None, venue id or None for the board[, tag]) in waves of WAVE."""
         self._hb = asyncio.create_task(self._heartbeats())
         for i in range(0, len(feeds), WAVE):
             wave = feeds[i:i + WAVE]
@@ -720,28 +756,190 @@ class Tablet:
             await self.post_sheet(edit, 201)
 
 
+class Console:
+    """A venue control page (judging/static/js/control.js) as the host or the chief judge has it open: its own
+    venue feed, and ``GET /api/venue/<id>/control`` re-read as feed.js ``liveRefresh`` does it — a message on the
+    feed that the page does not apply itself starts a 250 ms timer, the messages until it fires share one read,
+    at most one read is in flight (a message meanwhile schedules exactly one more), and every 15 s regardless.
+    Which messages the page applies itself is decided by ``applies``, the same rule as control.js ``applyLocally``."""
+
+    def __init__(self, day: Day, base: str, token: str, venue_id: int, role: str) -> None:
+        self.day = day
+        self.http = BareHTTP(base, token)
+        self.url = f"/api/venue/{venue_id}/control"
+        self.role = role
+        self.timer: asyncio.TimerHandle | None = None
+        self.inflight = False
+        self.again = False
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.stopped = False
+        self.cause = ""
+        self.seq = 0
+        """``ControlState.seq`` of the state shown (0 for ``--console-rereads-all``: control.js had none)."""
+        self.rereads_all = False
+
+    def frame(self, payload: bytes) -> None:
+        """A data frame on the console's feed (its pings and pongs aside): schedule a re-read unless the state
+        shown already reflects the event (its seq is at or below the last read's) or the page applies it."""
+        head = payload[:24]
+        if not head.startswith((b'{"type":"event"', b'{"type":"snapshot"', b'{"type":"synced"')):
+            return
+        if head.startswith(b'{"type":"event"'):
+            if (self.seq and event_seq(payload) <= self.seq) or payload.find(TIMER) >= 0:
+                self.day.console_seen += 1  # shown already, or the timer (the page's countdown has it)
+                return
+            if applies(payload):
+                self.day.console_applied += 1
+                if self.inflight:  # that read may have been answered before the sheet committed
+                    self.again = True
+                return
+            start = payload.find(b'"kind":"') + 8
+            self.schedule(CONSOLE_DEBOUNCE_S, payload[start:payload.find(b'"', start)].decode() if start >= 8
+                          else "event")
+        else:
+            self.schedule(CONSOLE_DEBOUNCE_S, "feed (re)connected")
+
+    def shown(self, r: BareResponse | None) -> None:
+        """A control state the page shows (a read's or an action's answer): its seq, unless older than shown."""
+        if r is not None:
+            seq = _decode_seq(r.content).seq
+            if seq >= self.seq:
+                self.seq = seq
+
+    def frame_all(self, payload: bytes) -> None:
+        """As ``frame``, for control.js before it applied sheets itself (``--console-rereads-all``)."""
+        head = payload[:24]
+        if head.startswith((b'{"type":"event"', b'{"type":"snapshot"', b'{"type":"synced"')):
+            self.schedule(CONSOLE_DEBOUNCE_S, "any message")
+
+    def schedule(self, delay: float, cause: str) -> None:
+        if self.timer is None and not self.stopped:
+            self.cause = cause
+            self.timer = asyncio.get_running_loop().call_later(delay, self._fire)
+
+    def _fire(self) -> None:
+        self.timer = None
+        if self.inflight:
+            self.again = True
+            return
+        self.day.control_causes[self.cause] += 1
+        task = asyncio.ensure_future(self.read())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def read(self) -> None:
+        self.inflight = True
+        t0 = time.monotonic()
+        try:
+            r = await send(self.day, self.http, "GET", self.url, (200,))
+            if r is not None:
+                self.day.control_latency.append(time.monotonic() - t0)
+                if not self.rereads_all:
+                    self.shown(r)
+        finally:
+            self.inflight = False
+        if self.again:
+            self.again = False
+            self.schedule(CONSOLE_DEBOUNCE_S, "message during a read")
+
+    async def read_entry(self, entry: int) -> None:
+        """The chief judge's read of one entry's panel before confirming its release (control.js)."""
+        self.day.control_causes["before a release"] += 1
+        t0 = time.monotonic()
+        r = await send(self.day, self.http, "GET", f"{self.url}?entry_id={entry}", (200,))
+        if r is not None:
+            self.day.control_latency.append(time.monotonic() - t0)
+            self.shown(r)
+
+    async def fallback(self, stop: asyncio.Event) -> None:
+        await asyncio.sleep(random.random() * CONSOLE_FALLBACK_S)
+        while not stop.is_set():
+            self.schedule(0, "every 15 s")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), CONSOLE_FALLBACK_S)
+
+    async def aclose(self) -> None:
+        self.stopped = True
+        if self.timer is not None:
+            self.timer.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.http.aclose()
+
+
+SHEET_SUBMITTED = b'"kind":"sheet.submitted"'
+UNOFFICIAL = b'"status":"unofficial"'
+TIMER = b'"kind":"timer"'
+
+
+class _Seq(msgspec.Struct):
+    seq: int = 0
+
+
+_decode_seq = msgspec.json.Decoder(_Seq).decode
+
+
+def event_seq(payload: bytes) -> int:
+    """An event frame's seq (``{"type":"event","seq":N,...``: msgspec writes the fields in order)."""
+    start = payload.find(b'"seq":') + 6
+    end = payload.find(b",", start)
+    return int(payload[start:end]) if start >= 6 and end > start else 0
+
+
+def applies(payload: bytes) -> bool:
+    """Whether control.js applies this event to its state without re-reading (``applyLocally``): an on-site sheet
+    (``sheet.submitted``: a first one adds a submitter, a correction changes no count) or "all sheets in"
+    (``entry.status`` to ``unofficial``; on this day the entry is always scoring before)."""
+    if payload.find(SHEET_SUBMITTED) < 0 and payload.find(UNOFFICIAL) < 0:
+        return False
+    try:
+        msg = _decode_sheet(payload)
+    except msgspec.DecodeError:
+        return False
+    data = msg.data
+    if data is None:
+        return False
+    return (data.kind == "sheet.submitted" and data.stage == "onsite") or \
+        (data.kind == "entry.status" and data.status == "unofficial")
+
+
 async def venue_day(day: Day, base: str, venue: Any, host_token: str, tablets: list[Tablet], entries: list[int],
-                    prof: dict[str, Any], rng: random.Random) -> None:
+                    prof: dict[str, Any], rng: random.Random, host_console: Console | None = None,
+                    chief_console: Console | None = None) -> None:
+    """One venue's schedule. With consoles (control.js), an action answered with the console's state (stage,
+    end) shows it; a release makes the page re-read at once; the timer's own feed event updates the page."""
     host = BareHTTP(base, host_token)
     chief = tablets[0]
 
-    async def call(client: BareHTTP, url: str, body: dict[str, Any]) -> bool:
-        return await send(day, client, "POST", url, (200,), json=body) is not None
+    async def call(client: BareHTTP, url: str, body: dict[str, Any], console: Console | None = None,
+                   answers_state: bool = False) -> bool:
+        r = await send(day, client, "POST", url, (200,), json=body)
+        if console is not None and r is not None:
+            if not answers_state:
+                console.schedule(0, "after an action")
+            elif not console.rereads_all:
+                console.shown(r)
+        return r is not None
 
     try:
         await asyncio.sleep(rng.random() * prof["stagger_s"])
         v = venue.venue_id
         for entry in entries:
             # venue.current, entry.status and result.released on the feed are applied by the tablets locally
-            await call(host, f"/api/venue/{v}/stage", {"entry_id": entry})
-            await call(host, f"/api/venue/{v}/timer", {"action": "start"})
+            await call(host, f"/api/venue/{v}/stage", {"entry_id": entry}, host_console, True)
+            # its feed event updates the page (control.js before that re-read at once)
+            if await call(host, f"/api/venue/{v}/timer", {"action": "start"}) and host_console is not None \
+                    and host_console.rereads_all:
+                host_console.schedule(0, "after an action")
             await asyncio.sleep(prof["presentation_s"] * (0.8 + 0.4 * rng.random()))
-            await call(host, f"/api/venue/{v}/entries/{entry}/end", {})
+            await call(host, f"/api/venue/{v}/entries/{entry}/end", {}, host_console, True)
             await asyncio.gather(*(t.score(entry, rng.random() * prof["scoring_s"]) for t in tablets))
             await asyncio.sleep(0.2)
+            if chief_console is not None and not chief_console.rereads_all:
+                # control.js reads the entry's panel before the release is confirmed
+                await chief_console.read_entry(entry)
             day.release_t0[entry] = time.monotonic()
             day.released_venues.append(v)
-            if await call(chief.http, f"/api/venue/{v}/entries/{entry}/release", {}):
+            if await call(chief.http, f"/api/venue/{v}/entries/{entry}/release", {}, chief_console):
                 day.releases += 1
                 day.release_latency.append(time.monotonic() - day.release_t0[entry])
     finally:
@@ -796,6 +994,14 @@ async def run_day(base: str, ws_base: str, plan: ContestPlan, prof: dict[str, An
     for v, group in zip(venues, tablets, strict=True):
         for t in group:
             feeds.append((f"{ws_base}/ws/venue/{v.venue_id}", t.token, v.venue_id))
+    # A host's and a chief judge's venue console per venue (control.js), each on a venue feed of its own.
+    consoles: list[tuple[str, Console]] = []
+    if prof["consoles"]:
+        for n, v in enumerate(venues):
+            for role, token in (("host", host_tokens[n]), ("chief", tablets[n][0].token)):
+                tag = f"{role}:{v.venue_id}"
+                consoles.append((tag, Console(day, base, token, v.venue_id, role)))
+                feeds.append((f"{ws_base}/ws/venue/{v.venue_id}", token, v.venue_id, tag))
     for _ in range(max(0, prof["viewers"] - len(venues))):
         feeds.append((f"{ws_base}/ws/board/{plan.contest_id}", None, None))
     t_conn = time.monotonic()
@@ -813,6 +1019,13 @@ async def run_day(base: str, ws_base: str, plan: ContestPlan, prof: dict[str, An
             t.feed = viewers.by_token.get(t.token)
             await t.poll()
     bg = [asyncio.create_task(t.background(stop)) for group in tablets for t in group]
+    for tag, console in consoles:  # the page reads its state on load, then follows its feed
+        feed = viewers.by_tag.get(tag)
+        console.rereads_all = prof["console_rereads_all"]
+        if feed is not None:
+            feed.on_frame = console.frame if not console.rereads_all else console.frame_all
+        console.schedule(random.random() * 0.5, "page load")
+        bg.append(asyncio.create_task(console.fallback(stop)))
     await asyncio.sleep(0.5)
     day.http_requests = 0
     lags: list[float] = []
@@ -821,8 +1034,11 @@ async def run_day(base: str, ws_base: str, plan: ContestPlan, prof: dict[str, An
         await board.call("mark")
     t_day = time.monotonic()
     cpu0, server0 = time.process_time(), tree_cpu_s(server_pid)
+    by_tag = dict(consoles)
     await asyncio.gather(*(venue_day(day, base, v, host_tokens[n], tablets[n], v.entries, prof,
-                                     random.Random(rng.random())) for n, v in enumerate(venues)))
+                                     random.Random(rng.random()), by_tag.get(f"host:{v.venue_id}"),
+                                     by_tag.get(f"chief:{v.venue_id}"))
+                           for n, v in enumerate(venues)))
     # Wait (bounded) for the last releases to reach every viewer.
     on_board = board_opened + sum(1 for c in viewers.opened if c.venue is None)
     per_venue = Counter(c.venue for c in viewers.opened if c.venue is not None)
@@ -850,6 +1066,8 @@ async def run_day(base: str, ws_base: str, plan: ContestPlan, prof: dict[str, An
         generator_cpu += far["cpu_s"]
     await viewers.stop()
     await asyncio.gather(*bg, return_exceptions=True)
+    for _, console in consoles:
+        await console.aclose()
     for group in tablets:
         for t in group:
             await t.http.aclose()
@@ -1034,6 +1252,8 @@ def day_profile(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     prof["compression"] = round(REAL_CYCLE_S / (prof["presentation_s"] + prof["scoring_s"]))
     prof["board_process"] = args.board_process
     prof["loop"] = args.loop
+    prof["consoles"] = args.consoles
+    prof["console_rereads_all"] = args.console_rereads_all
     return name, prof
 
 
@@ -1046,7 +1266,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {"profile": name, "cores": os.cpu_count(), "seed": seed,
                            **{k: prof[k] for k in ("venues", "judges", "viewers", "entries", "backend", "workers")},
                            "tempo": args.tempo, "compression": prof["compression"],
-                           "board_process": prof["board_process"]}
+                           "board_process": prof["board_process"], "consoles": prof["consoles"],
+                           "console_rereads_all": prof["console_rereads_all"]}
     log(f"contest day '{name}': {prof['venues']} venues x {prof['judges']} judges, {prof['entries']} entries per "
         f"venue, {prof['viewers']} viewers, {prof['backend']}, {prof['workers']} process(es), seed {seed}")
     with tempfile.TemporaryDirectory(prefix="podium-day-") as tmp:
@@ -1094,6 +1315,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     errors = len(day.errors) + missed
     out.update({
         "submit": submit, "release_to_screen": screen, "release_request": pct(day.release_latency),
+        "control_read": pct(day.control_latency),
+        "control_reads_per_s": round(len(day.control_latency) / meta["day_s"], 1),
+        "console_events_applied": day.console_applied, "console_events_seen": day.console_seen,
+        "control_reads_by_cause": dict(day.control_causes.most_common()),
         "releases": day.releases,
         "screen_receipts": len(day.screen_latency), "screen_receipts_expected": day.expected_receipts,
         "requests": day.http_requests, "requests_per_s": round(day.http_requests / meta["day_s"], 1),
@@ -1113,6 +1338,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     log(f"  release->screen     p50 {screen['p50_ms']} ms  p99 {screen['p99_ms']} ms  max {screen['max_ms']} ms "
         f"({len(day.screen_latency)}/{day.expected_receipts} receipts; of which the release request itself: p50 "
         f"{out['release_request']['p50_ms']} ms, p99 {out['release_request']['p99_ms']} ms)")
+    if prof["consoles"]:
+        ctl = out["control_read"]
+        log(f"  console re-reads    p50 {ctl['p50_ms']} ms  p99 {ctl['p99_ms']} ms  max {ctl['max_ms']} ms "
+            f"({ctl['n']} reads, {out['control_reads_per_s']} /s; without one: {day.console_applied} sheet events "
+            f"applied, {day.console_seen} events already shown)")
     log(f"  errors {errors} ({missed} screen receipts missed; {day.retried} requests retried on a dropped "
         f"keep-alive connection; {day.state_refetches} state re-reads for a missing rubric; {day.beats_on_feed} "
         "heartbeats sent on the venue feed)"
@@ -1194,6 +1424,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop",
                         help="the generator's event loop (uvloop: its viewers and clients cost less CPU and add less "
                              "of their own lag to what they measure; the server always runs uvloop)")
+    parser.add_argument("--no-consoles", dest="consoles", action="store_false",
+                        help="leave out the venue consoles (a host's and a chief judge's control page per venue, each "
+                             "re-reading its state on feed events); the benchmark before the ninth stop had none")
+    parser.add_argument("--console-rereads-all", action="store_true",
+                        help="the consoles re-read on every feed event, sheets included (control.js before it "
+                             "applied a judge's first sheet itself)")
     parser.add_argument("--check", action="store_true",
                         help="exit 1 unless the day was correct: zero errors, nothing acknowledged lost, no "
                              "duplicates, nothing stored unacknowledged, a presence row for every tablet that sent "

@@ -66,3 +66,41 @@ def test_board_process_answers_its_protocol_and_ends() -> None:
     assert (opened, count, code) == (0, 0, 0)
     assert result["arrivals"] == {} and result["errors"] == [] and result["closed"] == 0
     assert isinstance(result["cpu_s"], float) and result["loop_lag"]["n"] >= 0
+
+
+def test_consoles_skip_only_a_first_sheet_as_control_js_does() -> None:
+    """The day's venue consoles re-read on every feed message but on-site sheets and "all sheets in" (``applies``),
+    the rule of control.js ``applyLocally``; checked on frames as the server encodes them."""
+    from bench.contest_day import applies
+    from live.protocol import EntryStatus, Event, ResultReleased, SheetSubmitted, encode
+
+    def frame(data: object) -> bytes:
+        return encode(Event(seq=7, prev=6, at_ms=0, data=data))  # type: ignore[arg-type]
+
+    assert applies(frame(SheetSubmitted(entry_id=3, venue_id=1, person_id=9, version=1, stage="onsite")))
+    assert applies(frame(SheetSubmitted(entry_id=3, venue_id=1, person_id=9, version=2, stage="onsite")))
+    assert not applies(frame(SheetSubmitted(entry_id=3, venue_id=1, person_id=9, version=1, stage="initial")))
+    assert applies(frame(EntryStatus(entry_id=3, venue_id=1, status="unofficial")))
+    for status in ("presenting", "scoring", "released"):
+        assert not applies(frame(EntryStatus(entry_id=3, venue_id=1, status=status)))
+    released = ResultReleased(entry_id=3, venue_id=1, score=88.5, display="88.50", judges=[], n_valid=7,
+                              trimmed=2)
+    assert not applies(frame(released))
+
+
+def test_console_reads_an_event_frames_seq() -> None:
+    from bench.contest_day import event_seq
+    from live.protocol import EntryStatus, Event, encode
+
+    for seq in (1, 9, 123456):
+        data = EntryStatus(entry_id=3, venue_id=1, status="scoring")
+        assert event_seq(encode(Event(seq=seq, prev=seq - 1, at_ms=5, data=data))) == seq
+
+
+def test_consoles_are_on_unless_left_out() -> None:
+    _, prof = day_profile(parse_args(["--profile", "provincial"]))
+    assert prof["consoles"] is True and prof["console_rereads_all"] is False
+    _, none = day_profile(parse_args(["--profile", "provincial", "--no-consoles"]))
+    assert none["consoles"] is False
+    _, old = day_profile(parse_args(["--profile", "provincial", "--console-rereads-all"]))
+    assert old["console_rereads_all"] is True

@@ -17,9 +17,20 @@ from litestar.response import Template
 from sqlalchemy import and_, select
 
 from judging.auth import Principal, requires_venue_control
-from judging.db.models import Account, Contest, Entry, Presence, ScoreSheet, SheetVersion, Stage, TopicType, Venue
+from judging.db.models import (
+    Account,
+    Contest,
+    Entry,
+    EventCounter,
+    Presence,
+    ScoreSheet,
+    SheetVersion,
+    Stage,
+    TopicType,
+    Venue,
+)
 from judging.events import after_commit
-from judging.feed import timer_of
+from judging.feed import head_seq, timer_of
 from judging.venue_control import (
     end_presentation,
     load_venue,
@@ -37,6 +48,7 @@ from live.projection import competition_ranks
 from live.protocol import TimerState, now_ms
 
 OFFLINE_AFTER = timedelta(seconds=60)
+_HEAD_SEQ = select(EventCounter.last_seq).where(EventCounter.id == 1).scalar_subquery()
 
 
 class DeviceStatus(msgspec.Struct):
@@ -105,6 +117,9 @@ class ControlState(msgspec.Struct):
     panel: list[PanelStatus]
     can_release: bool
     preview: Preview | None
+    seq: int = 0
+    """The event log's head when this was read: it reflects every event up to this seq (the console skips the
+    feed's events at or below it instead of re-reading)."""
 
 
 class StageIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -150,13 +165,17 @@ async def control_state(request: Request[Any, Any, Any], p: Principal, venue_id:
                         focus: int | None = None) -> ControlState:
     async with request.app.state.db.read() as session:
         # One statement per part: the console re-reads this after every action and on every feed event.
-        found = (await session.execute(select(Venue, Contest.name).outerjoin(Contest, Contest.id == Venue.contest_id)
+        # The event log's head in the same statement (one snapshot): every event up to it is committed, so what
+        # the statements below read reflects at least those events.
+        found = (await session.execute(select(Venue, Contest.name, _HEAD_SEQ)
+                                       .outerjoin(Contest, Contest.id == Venue.contest_id)
                                        .where(Venue.id == venue_id))).first()
         if found is None:  # no such venue: load_venue raises its 404 (unless the venue appeared meanwhile)
             venue = await load_venue(session, venue_id)
             contest_name = await session.scalar(select(Contest.name).where(Contest.id == venue.contest_id))
+            seq = await head_seq(session)
         else:
-            venue, contest_name = found
+            venue, contest_name, seq = found
         listed = (await session.execute(
             select(Entry, TopicType.key).outerjoin(TopicType, TopicType.id == Entry.topic_type_id)
             .where(Entry.venue_id == venue.id).order_by(Entry.running_order, Entry.id))).all()
@@ -214,7 +233,7 @@ async def control_state(request: Request[Any, Any, Any], p: Principal, venue_id:
             venue_id=venue.id, venue_name=venue.name, contest_id=venue.contest_id,
             contest_name=contest_name or "", server_ms=now_ms(), timer=timer_of(venue),
             current_entry_id=venue.current_entry_id, focus_entry_id=focus, entries=rows, panel=panel,
-            can_release=can_release, preview=pre,
+            can_release=can_release, preview=pre, seq=int(seq or 0),
         )
 
 

@@ -155,20 +155,45 @@ def test_control_console_follows_the_venue_feed(live_server: LiveServer, slow_po
                           entry)
     assert took < FAST_MS / 1000
 
-    # Follow that entry's panel, then a judge submits: the tick shows up.
+    # Follow that entry's panel, then a judge submits: the tick shows up, applied from the event itself.
+    reads: list[str] = []
+    w.page.on("request", lambda req: reads.append(req.url) if "/control" in req.url else None)
     w.page.click(f"tr[data-entry='{entry}'] button[data-act=focus]")
     w.page.wait_for_function("id => document.querySelector(`tr[data-entry='${id}']`)?.classList.contains('focus')",
                              arg=entry)
     assert w.page.locator("[data-panel] li.done").count() == 0
+    w.page.wait_for_timeout(600)  # the focus read and any debounced one are done
+    settled = len(reads)
     _off(helpers.write_sheet, s, entry, v.panel[1], "87")
     took = w.shows_within("() => document.querySelectorAll('[data-panel] li.done').length === 1")
     assert took < FAST_MS / 1000
     w.shows_within("id => document.querySelector(`tr[data-entry='${id}'] td:nth-child(4)`)"
                    "?.textContent.startsWith('1/')", entry)
+    w.page.wait_for_timeout(600)  # longer than the 250 ms debounce: a re-read would have started
+    assert len(reads) == settled, reads[settled:]
 
-    # The host starts the timer elsewhere: the console's countdown runs.
+    # The host starts the timer elsewhere: the console's countdown runs from the feed's event, no re-read.
     _api(live_server, host, "POST", f"/api/venue/{v.venue_id}/timer", {"action": "start"})
     w.shows_within("() => document.querySelector('[data-countdown] .hint')?.textContent === '剩余时间'")
+    w.page.wait_for_timeout(600)
+    assert len(reads) == settled, reads[settled:]
+
+    # The judge corrects the sheet (version 2): no count changes, no re-read; still one judge in.
+    _off(helpers.write_sheet, s, entry, v.panel[1], "86", 2)
+    w.page.wait_for_timeout(600)
+    assert len(reads) == settled, reads[settled:]
+    assert w.page.locator("[data-panel] li.done").count() == 1
+
+    # Releasing reads the entry's panel first (the warnings on the page may be a few sheets old), then asks.
+    asked: list[str] = []
+    w.page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    w.page.click(f"tr[data-entry='{entry}'] button[data-act=release]")
+    deadline = time.monotonic() + FAST_MS / 1000
+    while not asked and time.monotonic() < deadline:
+        w.page.wait_for_timeout(50)
+    assert reads[settled:] == [f"{live_server.url}/api/venue/{v.venue_id}/control?entry_id={entry}"]
+    assert asked and "尚未收齐" in asked[0], asked  # not every sheet is in: it asks for a reason (dismissed here)
+    assert _entry(live_server, host, v.venue_id, entry)["status"] != "released"
     assert w.page.locator("[data-error]").is_hidden()
     screenshot(w.page, "live-control")
     _api(live_server, host, "POST", f"/api/venue/{v.venue_id}/timer", {"action": "reset"})

@@ -78,3 +78,37 @@ def test_console_preview_is_the_panel_marks(client: TestClient[Any], p: Panel, s
     assert state["preview"]["recused"] == [m.person_id for m in marks if m.recused] == [p.judges[2].person_id]
     assert [(row["person_id"], row["submitted"], row["recused"]) for row in state["panel"]] == [
         (m.person_id, m.total is not None, m.recused) for m in marks]
+
+
+def _events_after(settings: Settings, seq: int) -> list[tuple[int, str]]:
+    from judging.db.models import Event
+
+    async def go(session: Any) -> list[tuple[int, str]]:
+        return [(r.seq, r.kind) for r in (await session.execute(
+            select(Event.seq, Event.kind).where(Event.seq > seq).order_by(Event.seq))).all()]
+
+    return run_db(settings, go)  # type: ignore[no-any-return]
+
+
+def test_console_state_carries_the_event_head(client: TestClient[Any], p: Panel, settings: Settings) -> None:
+    """``ControlState.seq`` is the event log's head the state reflects: the console skips the feed's events at or
+    below it. An action's answer covers the action's own events; a later read covers later sheets."""
+    url = f"/api/venue/{p.venue_id}/control"
+    headers = p.judges[0].headers
+    before = client.get(url, headers=headers).json()["seq"]
+    assert _events_after(settings, before) == []
+    staged = client.post(f"/api/venue/{p.venue_id}/stage", json={"entry_id": p.entries[1]}, headers=headers)
+    assert staged.status_code == 200, staged.text
+    own = _events_after(settings, before)
+    assert {kind for _, kind in own} >= {"venue.current", "entry.status"}
+    assert staged.json()["seq"] == own[-1][0]  # every event of the action is at or below the answer's seq
+    assert staged.json()["current_entry_id"] == p.entries[1]
+
+    r = client.post("/api/judge/sheets", json=sheet_body(p, p.entries[1]), headers=p.judges[1].headers)
+    assert r.status_code == 201, r.text
+    sheet = _events_after(settings, staged.json()["seq"])
+    assert [kind for _, kind in sheet] == ["sheet.submitted"]
+    state = client.get(url, headers=headers).json()
+    assert state["seq"] == sheet[-1][0]
+    row = next(e for e in state["entries"] if e["id"] == p.entries[1])
+    assert row["submitted"] == 1  # what the console would have applied itself from that event

@@ -1,8 +1,10 @@
 // Host and chief-judge control: put entries on stage, attendance, the server-authoritative timer, panel
 // progress (who submitted, tablets), outlier warnings and release. State comes from /api/venue/<id>/control,
-// re-read (debounced, one read at a time: feed.js liveRefresh) whenever the venue feed reports an event, and
-// every 15 s for what no event announces (a tablet going silent) or while the feed is down. The countdown ticks
-// locally from the feed's timer and the server's clock.
+// re-read (debounced, one read at a time: feed.js liveRefresh) whenever the venue feed reports an event the page
+// has not seen and cannot apply itself, and every 15 s for what no event announces (a tablet going silent) or
+// while the feed is down. The state carries the event log's head it reflects (seq): the events of the host's own
+// action, answered with the new state, start no read; sheets and "all sheets in" are applied here
+// (applyLocally). The countdown ticks locally from the feed's timer and the server's clock.
 import {liveRefresh, statusText, timeoutSignal} from "./feed.js";
 import {apply, clock, esc, remainingMs, t} from "./screen.js";
 
@@ -11,6 +13,7 @@ const venueId = root.dataset.venue;
 const canRelease = root.dataset.canRelease === "true";
 let focus = null;
 let control = null;
+let controlSeq = 0;  // the event log's head when the shown state was read (ControlState.seq)
 let controlOffset = 0;  // server clock - local clock, from the last read (the countdown while the feed is down)
 const STATUS = {scheduled: "Scheduled", presenting: "Presenting", scoring: "Scoring", unofficial: "All sheets in",
   released: "Released", official: "Official", absent: "Absent", withdrawn: "Withdrawn"};
@@ -42,7 +45,9 @@ async function call(method, path, body) {
 }
 
 function show(data) {
+  if (control && data.seq < controlSeq) return;  // an answer older than what is shown (two reads crossed)
   control = data;
+  controlSeq = data.seq;
   controlOffset = data.server_ms - Date.now();
   render();
 }
@@ -50,6 +55,43 @@ function show(data) {
 async function load() {
   show(await request("GET", `/api/venue/${venueId}/control${focus ? `?entry_id=${focus}` : ""}`, undefined,
                      timeoutSignal(15000)));
+}
+
+// Events that change only what the page can work out itself are applied here instead of re-reading the whole
+// console (with a panel of nine, each console re-read after every sheet):
+// - a judge's first on-site sheet for an entry (version 1) adds a submitter: count it and tick the judge;
+// - a corrected sheet (version > 1) changes no count;
+// - "all sheets in" (scoring -> unofficial) changes the entry's status only: it stays the focus.
+// The chief judge's outlier warnings may thus be a few sheets old: they are re-read before a release is
+// confirmed, and every 15 s.
+function applyLocally(ev) {
+  if (!control) return false;
+  const entry = control.entries.find((e) => e.id === ev.entry_id);
+  if (!entry) return false;
+  if (ev.kind === "sheet.submitted" && ev.stage === "onsite") {
+    if (ev.version === 1) {
+      entry.submitted += 1;
+      if (entry.id === control.focus_entry_id) {
+        const judge = control.panel.find((j) => j.person_id === ev.person_id);
+        if (judge) judge.submitted = true;
+        if (control.preview) control.preview.missing = control.preview.missing.filter((id) => id !== ev.person_id);
+      }
+    }
+  } else if (ev.kind === "entry.status" && ev.status === "unofficial" && entry.status === "scoring") {
+    entry.status = "unofficial";
+  } else {
+    return false;
+  }
+  render();
+  return true;
+}
+
+// No re-read for an event the shown state already reflects (the action's own answer, or a read that came
+// back after the event committed), for the timer (the feed's state has it), nor for one applied here.
+function applied(ev, seq) {
+  if (control && seq <= controlSeq) return "seen";
+  if (ev.kind === "timer") return "seen";  // the countdown runs from the feed's own state (screen.js apply)
+  return applyLocally(ev);
 }
 
 function actions(e) {
@@ -97,7 +139,8 @@ root.addEventListener("click", async (ev) => {
   const id = btn.dataset.id;
   let data = null;
   if (btn.dataset.timer) {
-    await call("POST", `/api/venue/${venueId}/timer`, {action: btn.dataset.timer});
+    // the timer's event on the feed updates the countdown (feed state): nothing to re-read
+    if (await call("POST", `/api/venue/${venueId}/timer`, {action: btn.dataset.timer})) return;
   } else if (btn.hasAttribute("data-next")) {
     data = await call("POST", `/api/venue/${venueId}/stage`, {entry_id: null});
   } else if (btn.dataset.act === "stage") {
@@ -113,6 +156,11 @@ root.addEventListener("click", async (ev) => {
     focus = Number(id);
   } else if (btn.dataset.act === "release" || btn.dataset.act === "correct") {
     const correcting = btn.dataset.act === "correct";
+    // Decide on this entry's panel as it is now: the count and the warnings on the page may be a few sheets old.
+    const fresh = await call("GET", `/api/venue/${venueId}/control?entry_id=${id}`);
+    if (!fresh) return;
+    show(fresh);
+    await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve)));  // painted before the dialog
     const entry = control.entries.find((e) => String(e.id) === id);
     const incomplete = entry && entry.status !== "unofficial" && !correcting;
     let reason = "";
@@ -133,6 +181,7 @@ root.addEventListener("click", async (ev) => {
 const live = liveRefresh(`/ws/venue/${venueId}`, load, {
   fallbackMs: 15000,
   apply,
+  applied,
   onStatus: (s) => {
     const mark = root.querySelector("[data-conn]");
     mark.dataset.conn = s.conn;

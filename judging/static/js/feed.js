@@ -78,7 +78,7 @@ export class Feed {
         if (msg.prev > this.last) { this.ws.close(); break; }  // a gap: reconnect, the server refills it
         this.apply(this.state, msg.data, msg.seq);
         this.last = msg.seq;
-        this.onState(this.state, msg.data);
+        this.onState(this.state, msg.data, msg.seq);
         break;
       case "synced":
         this.last = Math.max(this.last, msg.seq);
@@ -124,10 +124,12 @@ export class Feed {
  * `load()` fetches and renders; it rejects (or throws) when the read failed. Reads are coalesced: the first
  * feed message starts a `debounceMs` timer, messages until it fires are folded into the same read, at most one
  * read is in flight (a message arriving meanwhile schedules exactly one more), and `fallbackMs` polls regardless.
+ * `applied(event, seq)` may return true for an event the page applied to its own state, or "seen" for one its
+ * last read already reflected: such an event starts no read.
  * `onStatus({conn, detail, updatedAt, error})` is called whenever the connection state or a read's outcome
  * changes; `conn` is "connecting", "live", "reconnecting" or "refused".
  */
-export function liveRefresh(path, load, {debounceMs = 250, fallbackMs = 30000, apply, onState, onStatus} = {}) {
+export function liveRefresh(path, load, {debounceMs = 250, fallbackMs = 30000, apply, onState, onStatus, applied} = {}) {
   const status = {conn: "connecting", detail: "", updatedAt: null, error: ""};
   const report = () => { if (onStatus) onStatus({...status}); };
   let timer = null, inflight = false, again = false;
@@ -152,7 +154,14 @@ export function liveRefresh(path, load, {debounceMs = 250, fallbackMs = 30000, a
 
   const feed = new Feed(path, {
     apply,
-    onState: (state, event) => { if (onState) onState(state, event); schedule(); },
+    onState: (state, event, seq) => {
+      if (onState) onState(state, event);
+      const done = event && applied ? applied(event, seq) : false;
+      // Applied by the page itself: a read in flight may have been answered before the event's change
+      // committed, so one more read follows it then. "seen": what the page shows already includes it.
+      if (done) { if (inflight && done !== "seen") again = true; return; }
+      schedule();
+    },
     onStatus: (conn, detail) => { status.conn = conn; status.detail = detail || ""; report(); },
   });
   setInterval(() => schedule(0), fallbackMs);
