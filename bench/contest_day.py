@@ -11,7 +11,13 @@ polls nothing); it would re-read on ``sheet.locked``/``sheet.reopened``, a newer
 ``result.corrected`` or ``grades.finalized``, none of which this day produces. A host per venue puts each entry on
 stage, starts the timer and ends the presentation; the chief judge releases once the panel's sheets are
 acknowledged; N viewers hold live feeds (one venue screen per venue on ``/ws/venue/<id>``, the rest on the public
-``/ws/board/<contest>``; every tablet's venue feed counts too).
+``/ws/board/<contest>``; every tablet's venue feed counts too). The host and the chief judge each have the venue's
+control page open (``Console``, since the ninth stop; ``--no-consoles`` leaves them out as before): a venue feed of
+its own and ``GET /api/venue/<id>/control`` re-read as judging/static/js/control.js does it (debounced 250 ms, one
+read at a time, every 15 s regardless; no read for events its state already reflects, for sheets, "all sheets in",
+released results or the timer; the chief judge's read of an entry before releasing it). Their reads are counted
+as requests and printed (``control_read``, ``control_reads_by_cause``); ``--console-rereads-all`` gives the
+console as it was before (a re-read after every feed event).
 
 Every feed socket of the generator is a bare asyncio protocol (hand-written handshake, a header parser for the
 server's unmasked frames, masked client frames, pong to pings, close to close, the feed's client ping every
@@ -868,6 +874,7 @@ class Console:
 
 SHEET_SUBMITTED = b'"kind":"sheet.submitted"'
 UNOFFICIAL = b'"status":"unofficial"'
+STATUS_RELEASED = b'"status":"released"'
 TIMER = b'"kind":"timer"'
 
 
@@ -887,9 +894,11 @@ def event_seq(payload: bytes) -> int:
 
 def applies(payload: bytes) -> bool:
     """Whether control.js applies this event to its state without re-reading (``applyLocally``): an on-site sheet
-    (``sheet.submitted``: a first one adds a submitter, a correction changes no count) or "all sheets in"
-    (``entry.status`` to ``unofficial``; on this day the entry is always scoring before)."""
-    if payload.find(SHEET_SUBMITTED) < 0 and payload.find(UNOFFICIAL) < 0:
+    (``sheet.submitted``: a first one adds a submitter, a correction changes no count), "all sheets in" and
+    "released" (``entry.status``; on this day the entry is always scoring or unofficial before), a released
+    result (``result.released``: its score, the ranks worked out again in the page)."""
+    if payload.find(SHEET_SUBMITTED) < 0 and payload.find(UNOFFICIAL) < 0 and payload.find(RELEASED) < 0 \
+            and payload.find(STATUS_RELEASED) < 0:
         return False
     try:
         msg = _decode_sheet(payload)
@@ -898,15 +907,15 @@ def applies(payload: bytes) -> bool:
     data = msg.data
     if data is None:
         return False
-    return (data.kind == "sheet.submitted" and data.stage == "onsite") or \
-        (data.kind == "entry.status" and data.status == "unofficial")
+    return (data.kind == "sheet.submitted" and data.stage == "onsite") or data.kind == "result.released" or \
+        (data.kind == "entry.status" and data.status in ("unofficial", "released"))
 
 
 async def venue_day(day: Day, base: str, venue: Any, host_token: str, tablets: list[Tablet], entries: list[int],
                     prof: dict[str, Any], rng: random.Random, host_console: Console | None = None,
                     chief_console: Console | None = None) -> None:
     """One venue's schedule. With consoles (control.js), an action answered with the console's state (stage,
-    end) shows it; a release makes the page re-read at once; the timer's own feed event updates the page."""
+    end) shows it; the timer's and the release's own feed events update the page."""
     host = BareHTTP(base, host_token)
     chief = tablets[0]
 
@@ -939,7 +948,9 @@ async def venue_day(day: Day, base: str, venue: Any, host_token: str, tablets: l
                 await chief_console.read_entry(entry)
             day.release_t0[entry] = time.monotonic()
             day.released_venues.append(v)
-            if await call(chief.http, f"/api/venue/{v}/entries/{entry}/release", {}, chief_console):
+            # the release's events update the console (control.js before that re-read at once)
+            if await call(chief.http, f"/api/venue/{v}/entries/{entry}/release", {},
+                          chief_console if chief_console is not None and chief_console.rereads_all else None):
                 day.releases += 1
                 day.release_latency.append(time.monotonic() - day.release_t0[entry])
     finally:

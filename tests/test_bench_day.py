@@ -68,11 +68,12 @@ def test_board_process_answers_its_protocol_and_ends() -> None:
     assert isinstance(result["cpu_s"], float) and result["loop_lag"]["n"] >= 0
 
 
-def test_consoles_skip_only_a_first_sheet_as_control_js_does() -> None:
-    """The day's venue consoles re-read on every feed message but on-site sheets and "all sheets in" (``applies``),
-    the rule of control.js ``applyLocally``; checked on frames as the server encodes them."""
+def test_consoles_skip_what_control_js_applies_itself() -> None:
+    """The day's venue consoles re-read on every feed message but on-site sheets, "all sheets in", "released" and
+    released results (``applies``), the rule of control.js ``applyLocally``; checked on frames as the server
+    encodes them."""
     from bench.contest_day import applies
-    from live.protocol import EntryStatus, Event, ResultReleased, SheetSubmitted, encode
+    from live.protocol import EntryStatus, Event, ResultReleased, SheetSubmitted, VenueCurrent, encode
 
     def frame(data: object) -> bytes:
         return encode(Event(seq=7, prev=6, at_ms=0, data=data))  # type: ignore[arg-type]
@@ -81,11 +82,13 @@ def test_consoles_skip_only_a_first_sheet_as_control_js_does() -> None:
     assert applies(frame(SheetSubmitted(entry_id=3, venue_id=1, person_id=9, version=2, stage="onsite")))
     assert not applies(frame(SheetSubmitted(entry_id=3, venue_id=1, person_id=9, version=1, stage="initial")))
     assert applies(frame(EntryStatus(entry_id=3, venue_id=1, status="unofficial")))
-    for status in ("presenting", "scoring", "released"):
+    assert applies(frame(EntryStatus(entry_id=3, venue_id=1, status="released")))
+    for status in ("presenting", "scoring", "official", "absent"):
         assert not applies(frame(EntryStatus(entry_id=3, venue_id=1, status=status)))
     released = ResultReleased(entry_id=3, venue_id=1, score=88.5, display="88.50", judges=[], n_valid=7,
                               trimmed=2)
-    assert not applies(frame(released))
+    assert applies(frame(released))
+    assert not applies(frame(VenueCurrent(venue_id=1, entry_id=3)))
 
 
 def test_console_reads_an_event_frames_seq() -> None:

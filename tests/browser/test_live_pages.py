@@ -194,6 +194,17 @@ def test_control_console_follows_the_venue_feed(live_server: LiveServer, slow_po
     assert reads[settled:] == [f"{live_server.url}/api/venue/{v.venue_id}/control?entry_id={entry}"]
     assert asked and "尚未收齐" in asked[0], asked  # not every sheet is in: it asks for a reason (dismissed here)
     assert _entry(live_server, host, v.venue_id, entry)["status"] != "released"
+
+    # Released with a reason: the score and the rank come from the release's own events, no read after it.
+    before = len(reads)
+    w.page.once("dialog", lambda d: d.accept("评审组同意提前发布"))
+    w.page.click(f"tr[data-entry='{entry}'] button[data-act=release]")
+    w.shows_within("id => document.querySelector(`tr[data-entry='${id}'] td:nth-child(5)`)?.textContent"
+                   ".replace(/\\s+/g, '') === '86.00(1)'", entry)
+    assert w.page.locator(f"tr[data-entry='{entry}'] [data-status]").get_attribute("class") == "badge st-released"
+    w.page.wait_for_timeout(600)
+    assert reads[before:] == [f"{live_server.url}/api/venue/{v.venue_id}/control?entry_id={entry}"]
+    assert _entry(live_server, host, v.venue_id, entry)["status"] == "released"
     assert w.page.locator("[data-error]").is_hidden()
     screenshot(w.page, "live-control")
     _api(live_server, host, "POST", f"/api/venue/{v.venue_id}/timer", {"action": "reset"})

@@ -3,8 +3,8 @@
 // re-read (debounced, one read at a time: feed.js liveRefresh) whenever the venue feed reports an event the page
 // has not seen and cannot apply itself, and every 15 s for what no event announces (a tablet going silent) or
 // while the feed is down. The state carries the event log's head it reflects (seq): the events of the host's own
-// action, answered with the new state, start no read; sheets and "all sheets in" are applied here
-// (applyLocally). The countdown ticks locally from the feed's timer and the server's clock.
+// action, answered with the new state, start no read; sheets, "all sheets in" and released results are applied
+// here (applyLocally). The countdown ticks locally from the feed's timer and the server's clock.
 import {liveRefresh, statusText, timeoutSignal} from "./feed.js";
 import {apply, clock, esc, remainingMs, t} from "./screen.js";
 
@@ -61,7 +61,8 @@ async function load() {
 // console (with a panel of nine, each console re-read after every sheet):
 // - a judge's first on-site sheet for an entry (version 1) adds a submitter: count it and tick the judge;
 // - a corrected sheet (version > 1) changes no count;
-// - "all sheets in" (scoring -> unofficial) changes the entry's status only: it stays the focus.
+// - "all sheets in" (scoring -> unofficial) changes the entry's status only: it stays the focus;
+// - a released (or corrected) result sets the entry's score and status, and the ranks are worked out again.
 // The chief judge's outlier warnings may thus be a few sheets old: they are re-read before a release is
 // confirmed, and every 15 s.
 function applyLocally(ev) {
@@ -79,11 +80,27 @@ function applyLocally(ev) {
     }
   } else if (ev.kind === "entry.status" && ev.status === "unofficial" && entry.status === "scoring") {
     entry.status = "unofficial";
+  } else if (ev.kind === "entry.status" && ev.status === "released"
+             && ["presenting", "scoring", "unofficial"].includes(entry.status)) {
+    entry.status = "released";
+  } else if (ev.kind === "result.released" || ev.kind === "result.corrected") {
+    entry.display = ev.display;
+    if (!["released", "official"].includes(entry.status)) entry.status = "released";
+    rerank();
   } else {
     return false;
   }
   render();
   return true;
+}
+
+// The venue's ranks as the server computes them (live/projection.py competition_ranks): released and official
+// entries by displayed score, highest first; equal displayed scores share a rank (1, 2, 2, 4).
+function rerank() {
+  const shown = control.entries.filter((e) => e.display != null && ["released", "official"].includes(e.status))
+    .sort((a, b) => parseFloat(b.display) - parseFloat(a.display) || a.id - b.id);
+  for (const e of control.entries) e.rank = null;
+  shown.forEach((e, i) => { e.rank = i && shown[i - 1].display === e.display ? shown[i - 1].rank : i + 1; });
 }
 
 // No re-read for an event the shown state already reflects (the action's own answer, or a read that came
@@ -170,7 +187,8 @@ root.addEventListener("click", async (ev) => {
     } else if (!confirm(t("Release this result to the screens?"))) {
       return;
     }
-    await call("POST", `/api/venue/${venueId}/entries/${id}/release`, {reason, force: Boolean(incomplete)});
+    // the release's events on the feed update the page
+    if (await call("POST", `/api/venue/${venueId}/entries/${id}/release`, {reason, force: Boolean(incomplete)})) return;
   }
   if (data) show(data);
   else live.refresh();
