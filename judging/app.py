@@ -124,13 +124,17 @@ def serve_app() -> Litestar:
     return app
 
 
-GC_THRESHOLDS = (700, 10, 100)
+GC_THRESHOLDS = (700, 10, 1000)
 """Python's defaults are (700, 10, 10). A full collection walks every tracked object; with a contest's sockets
-and sessions in memory it paused the whole server for 80-340 ms every few seconds (bench/README.md). Young
-collections stay at every 700 allocations: at 3,000 a national day's collector CPU fell from 3.6-5.7 % to 2.1 %
-of a worker's, but pauses grew to ~10 ms (young) and 40-55 ms (middle), and the one-process provincial day's
-latencies were worse in all three alternated pairs that isolated it (bench/README.md, eighth stop).
-``GET /api/staff/status`` shows the pauses per generation."""
+and sessions in memory it paused the whole server for 80-340 ms every few seconds (bench/README.md). At 100
+middle collections per full one, a provincial day's ~2,400 sockets (~420,000 tracked objects, ~110 per socket)
+still paused the server ~290 ms once in every 31 s benchmark day, in the middle of it; at 1,000 (ninth stop)
+full collections come about ten times less often, each as long (bench/README.md, ninth stop). Garbage cycles
+that reach the oldest generation wait that much longer to be freed. Young collections stay at every 700
+allocations: at 3,000 a national day's collector CPU fell from 3.6-5.7 % to 2.1 % of a worker's, but pauses
+grew to ~10 ms (young) and 40-55 ms (middle), and the one-process provincial day's latencies were worse in all
+three alternated pairs that isolated it (bench/README.md, eighth stop). ``GET /api/staff/status`` shows the
+pauses per generation."""
 
 
 def _settle_heap() -> None:
