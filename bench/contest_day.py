@@ -14,8 +14,8 @@ acknowledged; N viewers hold live feeds (one venue screen per venue on ``/ws/ven
 ``/ws/board/<contest>``; every tablet's venue feed counts too). The host and the chief judge each have the venue's
 control page open (``Console``, since the ninth stop; ``--no-consoles`` leaves them out as before): a venue feed of
 its own and ``GET /api/venue/<id>/control`` re-read as judging/static/js/control.js does it (debounced 250 ms, one
-read at a time, every 15 s regardless; no read for events its state already reflects, for sheets, "all sheets in",
-released results or the timer; the chief judge's read of an entry before releasing it). Their reads are counted
+read at a time, every 15 s regardless; no read for events its state already reflects, for sheets, status changes
+after the stage, released results or the timer; the chief judge's read of an entry before releasing it). Their reads are counted
 as requests and printed (``control_read``, ``control_reads_by_cause``); ``--console-rereads-all`` gives the
 console as it was before (a re-read after every feed event).
 
@@ -873,8 +873,6 @@ class Console:
 
 
 SHEET_SUBMITTED = b'"kind":"sheet.submitted"'
-UNOFFICIAL = b'"status":"unofficial"'
-STATUS_RELEASED = b'"status":"released"'
 TIMER = b'"kind":"timer"'
 
 
@@ -894,11 +892,11 @@ def event_seq(payload: bytes) -> int:
 
 def applies(payload: bytes) -> bool:
     """Whether control.js applies this event to its state without re-reading (``applyLocally``): an on-site sheet
-    (``sheet.submitted``: a first one adds a submitter, a correction changes no count), "all sheets in" and
-    "released" (``entry.status``; on this day the entry is always scoring or unofficial before), a released
-    result (``result.released``: its score, the ranks worked out again in the page)."""
-    if payload.find(SHEET_SUBMITTED) < 0 and payload.find(UNOFFICIAL) < 0 and payload.find(RELEASED) < 0 \
-            and payload.find(STATUS_RELEASED) < 0:
+    (``sheet.submitted``: a first one adds a submitter, a correction changes no count), the status changes after
+    the stage (``entry.status`` to scoring, unofficial or released; on this day each comes from the status before
+    it that control.js requires), a released result (``result.released``: its score, the ranks worked out again
+    in the page)."""
+    if payload.find(SHEET_SUBMITTED) < 0 and payload.find(RELEASED) < 0 and payload.find(b'"kind":"entry.status"') < 0:
         return False
     try:
         msg = _decode_sheet(payload)
@@ -908,7 +906,7 @@ def applies(payload: bytes) -> bool:
     if data is None:
         return False
     return (data.kind == "sheet.submitted" and data.stage == "onsite") or data.kind == "result.released" or \
-        (data.kind == "entry.status" and data.status in ("unofficial", "released"))
+        (data.kind == "entry.status" and data.status in ("scoring", "unofficial", "released"))
 
 
 async def venue_day(day: Day, base: str, venue: Any, host_token: str, tablets: list[Tablet], entries: list[int],

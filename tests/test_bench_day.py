@@ -83,7 +83,8 @@ def test_consoles_skip_what_control_js_applies_itself() -> None:
     assert not applies(frame(SheetSubmitted(entry_id=3, venue_id=1, person_id=9, version=1, stage="initial")))
     assert applies(frame(EntryStatus(entry_id=3, venue_id=1, status="unofficial")))
     assert applies(frame(EntryStatus(entry_id=3, venue_id=1, status="released")))
-    for status in ("presenting", "scoring", "official", "absent"):
+    assert applies(frame(EntryStatus(entry_id=3, venue_id=1, status="scoring")))
+    for status in ("presenting", "official", "absent", "scheduled"):
         assert not applies(frame(EntryStatus(entry_id=3, venue_id=1, status=status)))
     released = ResultReleased(entry_id=3, venue_id=1, score=88.5, display="88.50", judges=[], n_valid=7,
                               trimmed=2)

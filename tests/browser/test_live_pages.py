@@ -178,6 +178,13 @@ def test_control_console_follows_the_venue_feed(live_server: LiveServer, slow_po
     w.page.wait_for_timeout(600)
     assert len(reads) == settled, reads[settled:]
 
+    # The host ends the presentation elsewhere: the status changes in the page, no re-read (the focus stays).
+    _api(live_server, host, "POST", f"/api/venue/{v.venue_id}/entries/{entry}/end", {})
+    w.shows_within("id => document.querySelector(`tr[data-entry='${id}'] [data-status]`)?.classList"
+                   ".contains('st-scoring')", entry)
+    w.page.wait_for_timeout(600)
+    assert len(reads) == settled, reads[settled:]
+
     # The judge corrects the sheet (version 2): no count changes, no re-read; still one judge in.
     _off(helpers.write_sheet, s, entry, v.panel[1], "86", 2)
     w.page.wait_for_timeout(600)

@@ -3,8 +3,8 @@
 // re-read (debounced, one read at a time: feed.js liveRefresh) whenever the venue feed reports an event the page
 // has not seen and cannot apply itself, and every 15 s for what no event announces (a tablet going silent) or
 // while the feed is down. The state carries the event log's head it reflects (seq): the events of the host's own
-// action, answered with the new state, start no read; sheets, "all sheets in" and released results are applied
-// here (applyLocally). The countdown ticks locally from the feed's timer and the server's clock.
+// action, answered with the new state, start no read; sheets, status changes after the stage and released
+// results are applied here (applyLocally). The countdown ticks locally from the feed's timer and the server's clock.
 import {liveRefresh, statusText, timeoutSignal} from "./feed.js";
 import {apply, clock, esc, remainingMs, t} from "./screen.js";
 
@@ -61,7 +61,8 @@ async function load() {
 // console (with a panel of nine, each console re-read after every sheet):
 // - a judge's first on-site sheet for an entry (version 1) adds a submitter: count it and tick the judge;
 // - a corrected sheet (version > 1) changes no count;
-// - "all sheets in" (scoring -> unofficial) changes the entry's status only: it stays the focus;
+// - the end of a presentation (presenting -> scoring) and "all sheets in" (scoring -> unofficial) change the
+//   entry's status only: the focus (the first entry scoring or unofficial, else the one on stage) stays;
 // - a released (or corrected) result sets the entry's score and status, and the ranks are worked out again.
 // The chief judge's outlier warnings may thus be a few sheets old: they are re-read before a release is
 // confirmed, and every 15 s.
@@ -78,6 +79,8 @@ function applyLocally(ev) {
         if (control.preview) control.preview.missing = control.preview.missing.filter((id) => id !== ev.person_id);
       }
     }
+  } else if (ev.kind === "entry.status" && ev.status === "scoring" && entry.status === "presenting") {
+    entry.status = "scoring";  // the focus stays: this entry, or an earlier one still scoring
   } else if (ev.kind === "entry.status" && ev.status === "unofficial" && entry.status === "scoring") {
     entry.status = "unofficial";
   } else if (ev.kind === "entry.status" && ev.status === "released"
