@@ -128,8 +128,8 @@ GC_THRESHOLDS = (700, 10, 1000)
 """Python's defaults are (700, 10, 10). A full collection walks every tracked object; with a contest's sockets
 and sessions in memory it paused the whole server for 80-340 ms every few seconds (bench/README.md). At 100
 middle collections per full one, a provincial day's ~2,400 sockets (~420,000 tracked objects, ~110 per socket)
-still paused the server ~290 ms once in every 31 s benchmark day, in the middle of it; at 1,000 (ninth stop)
-full collections come about ten times less often, each as long (bench/README.md, ninth stop). Garbage cycles
+still paused the server ~290 ms about once a minute under load, inside every 31 s benchmark day; at 1,000
+(ninth stop) none fell inside a 108 s day. Each is as long when it comes (bench/README.md, ninth stop). Garbage cycles
 that reach the oldest generation wait that much longer to be freed. Young collections stay at every 700
 allocations: at 3,000 a national day's collector CPU fell from 3.6-5.7 % to 2.1 % of a worker's, but pauses
 grew to ~10 ms (young) and 40-55 ms (middle), and the one-process provincial day's latencies were worse in all
