@@ -15,9 +15,9 @@ acknowledged; N viewers hold live feeds (one venue screen per venue on ``/ws/ven
 control page open (``Console``, since the ninth stop; ``--no-consoles`` leaves them out as before): a venue feed of
 its own and ``GET /api/venue/<id>/control`` re-read as judging/static/js/control.js does it (debounced 250 ms, one
 read at a time, every 15 s regardless; no read for events its state already reflects, for sheets, status changes
-after the stage, released results or the timer; the chief judge's read of an entry before releasing it). Their reads are counted
-as requests and printed (``control_read``, ``control_reads_by_cause``); ``--console-rereads-all`` gives the
-console as it was before (a re-read after every feed event).
+after the stage, released results or the timer; the chief judge's read of an entry before releasing it). Their
+reads are counted as requests and printed (``control_read``, ``control_reads_by_cause``);
+``--console-rereads-all`` gives the console as it was before (a re-read after every feed event).
 
 Every feed socket of the generator is a bare asyncio protocol (hand-written handshake, a header parser for the
 server's unmasked frames, masked client frames, pong to pings, close to close, the feed's client ping every
