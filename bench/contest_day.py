@@ -183,6 +183,9 @@ class Day:
 class _Data(msgspec.Struct):
     kind: str = ""
     entry_id: int = 0
+    version: int = 0
+    stage: str = ""
+    status: str = ""
 
 
 class _Msg(msgspec.Struct):
@@ -191,21 +194,6 @@ class _Msg(msgspec.Struct):
 
 
 _decode = msgspec.json.Decoder(_Msg).decode
-
-
-class _SheetData(msgspec.Struct):
-    kind: str = ""
-    version: int = 0
-    stage: str = ""
-    status: str = ""
-
-
-class _SheetMsg(msgspec.Struct):
-    type: str
-    data: _SheetData | None = None
-
-
-_decode_sheet = msgspec.json.Decoder(_SheetMsg).decode
 RELEASED = b'"kind":"result.released"'
 """How a ``result.released`` event shows on the wire (live/protocol.py: msgspec writes the tag first)."""
 PING = b'{"type":"ping","t":0}'
@@ -769,11 +757,10 @@ class Console:
     at most one read is in flight (a message meanwhile schedules exactly one more), and every 15 s regardless.
     Which messages the page applies itself is decided by ``applies``, the same rule as control.js ``applyLocally``."""
 
-    def __init__(self, day: Day, base: str, token: str, venue_id: int, role: str) -> None:
+    def __init__(self, day: Day, base: str, token: str, venue_id: int) -> None:
         self.day = day
         self.http = BareHTTP(base, token)
         self.url = f"/api/venue/{venue_id}/control"
-        self.role = role
         self.timer: asyncio.TimerHandle | None = None
         self.inflight = False
         self.again = False
@@ -899,7 +886,7 @@ def applies(payload: bytes) -> bool:
     if payload.find(SHEET_SUBMITTED) < 0 and payload.find(RELEASED) < 0 and payload.find(b'"kind":"entry.status"') < 0:
         return False
     try:
-        msg = _decode_sheet(payload)
+        msg = _decode(payload)
     except msgspec.DecodeError:
         return False
     data = msg.data
@@ -921,10 +908,11 @@ async def venue_day(day: Day, base: str, venue: Any, host_token: str, tablets: l
                    answers_state: bool = False) -> bool:
         r = await send(day, client, "POST", url, (200,), json=body)
         if console is not None and r is not None:
-            if not answers_state:
+            if answers_state:
+                if not console.rereads_all:
+                    console.shown(r)
+            elif console.rereads_all:  # control.js before the ninth stop re-read after any other action
                 console.schedule(0, "after an action")
-            elif not console.rereads_all:
-                console.shown(r)
         return r is not None
 
     try:
@@ -933,10 +921,7 @@ async def venue_day(day: Day, base: str, venue: Any, host_token: str, tablets: l
         for entry in entries:
             # venue.current, entry.status and result.released on the feed are applied by the tablets locally
             await call(host, f"/api/venue/{v}/stage", {"entry_id": entry}, host_console, True)
-            # its feed event updates the page (control.js before that re-read at once)
-            if await call(host, f"/api/venue/{v}/timer", {"action": "start"}) and host_console is not None \
-                    and host_console.rereads_all:
-                host_console.schedule(0, "after an action")
+            await call(host, f"/api/venue/{v}/timer", {"action": "start"}, host_console)  # its event updates the page
             await asyncio.sleep(prof["presentation_s"] * (0.8 + 0.4 * rng.random()))
             await call(host, f"/api/venue/{v}/entries/{entry}/end", {}, host_console, True)
             await asyncio.gather(*(t.score(entry, rng.random() * prof["scoring_s"]) for t in tablets))
@@ -946,9 +931,8 @@ async def venue_day(day: Day, base: str, venue: Any, host_token: str, tablets: l
                 await chief_console.read_entry(entry)
             day.release_t0[entry] = time.monotonic()
             day.released_venues.append(v)
-            # the release's events update the console (control.js before that re-read at once)
-            if await call(chief.http, f"/api/venue/{v}/entries/{entry}/release", {},
-                          chief_console if chief_console is not None and chief_console.rereads_all else None):
+            # the release's events update the console
+            if await call(chief.http, f"/api/venue/{v}/entries/{entry}/release", {}, chief_console):
                 day.releases += 1
                 day.release_latency.append(time.monotonic() - day.release_t0[entry])
     finally:
@@ -1009,7 +993,7 @@ async def run_day(base: str, ws_base: str, plan: ContestPlan, prof: dict[str, An
         for n, v in enumerate(venues):
             for role, token in (("host", host_tokens[n]), ("chief", tablets[n][0].token)):
                 tag = f"{role}:{v.venue_id}"
-                consoles.append((tag, Console(day, base, token, v.venue_id, role)))
+                consoles.append((tag, Console(day, base, token, v.venue_id)))
                 feeds.append((f"{ws_base}/ws/venue/{v.venue_id}", token, v.venue_id, tag))
     for _ in range(max(0, prof["viewers"] - len(venues))):
         feeds.append((f"{ws_base}/ws/board/{plan.contest_id}", None, None))
