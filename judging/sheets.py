@@ -676,7 +676,6 @@ async def _existing_receipt(session: AsyncSession, cid: str) -> tuple[Receipt, i
 async def submit(db: Database, app: Any, p: Principal, data: SubmitIn, *, ip: str) -> tuple[Receipt, bool]:
     """Store a submission exactly once. Returns (receipt, created); ``created`` is False for a replay."""
     from judging.events import after_commit, append_event
-    from judging.staff.grading import outdate_finals
 
     if p.person_id is None:
         raise refuse("not_a_judge", "This account is not a judge or reviewer; open your own login link.", 403)
@@ -768,6 +767,8 @@ async def submit(db: Database, app: Any, p: Principal, data: SubmitIn, *, ip: st
             record(session, p, "rubric.freeze", contest_id=ctx.contest_id, entry_id=ctx.id,
                    target=f"rubric:{ctx.rubric_id}", reason="first accepted score", ip=ip)
         if ctx.finals:
+            from judging.staff.grading import outdate_finals  # loaded at start-up (judging.app.WARM_MODULES)
+
             # Only after finalization (rare): then the UPDATE marks the final lists outdated in this transaction. A
             # list finalized while this submission was in flight is caught by its input digest before it is shown
             # or exported (judging.staff.web._outdate), as any change the UPDATE did not see would be.

@@ -76,3 +76,30 @@ def test_status_reports_garbage_collector_pauses(settings: Any, demo: int, clien
     assert after["seconds"][2] > before["seconds"][2]
     assert after["max_pause_ms"][2] > 0
     assert all(a >= b for a, b in zip(after["collections"], before["collections"], strict=True))
+
+
+def test_start_up_loads_what_request_handlers_import_lazily() -> None:
+    """``podium serve`` loads, before it freezes its heap, the modules that handlers import on first use: an import
+    runs on the event loop, and the first sheet after a start used to import numpy and the grading code (~120 ms
+    during which every request waited). Checked in a fresh interpreter, where the app alone does not load them."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import gc, json, sys\n"
+        "from judging.app import WARM_MODULES, _settle_heap, create_app\n"
+        "wanted = WARM_MODULES + ('scoring', 'numpy')\n"
+        "before = [m for m in wanted if m in sys.modules]\n"
+        "_settle_heap()\n"
+        "print(json.dumps([list(WARM_MODULES), before, [m for m in wanted if m not in sys.modules],"
+        " gc.get_freeze_count()]))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert run.returncode == 0, run.stderr
+    warm, before, missing, frozen = json.loads(run.stdout.splitlines()[-1])
+    assert "judging.staff.grading" in warm  # what a sheet submission imports
+    assert before == [] and missing == [], (before, missing)
+    assert frozen > 0  # and they were frozen with the rest of the start-up heap
