@@ -158,8 +158,12 @@ class Topology:
         return public_channel(contest_id, stamp) if audience == "public" else staff_channel(contest_id, stamp)
 
 
+HEAD_SEQ = select(EventCounter.last_seq).where(EventCounter.id == 1)
+"""The event log's head: the last seq numbered (every event up to it is committed)."""
+
+
 async def head_seq(session: AsyncSession) -> int:
-    return int((await session.execute(select(EventCounter.last_seq).where(EventCounter.id == 1))).scalar() or 0)
+    return int((await session.execute(HEAD_SEQ)).scalar() or 0)
 
 
 # ------------------------------------------------------------------------------------------ publisher
@@ -466,7 +470,6 @@ async def staff_state(session: AsyncSession, contest: Contest) -> StaffState:
 
 
 # ------------------------------------------------------------------------------------------ feed sources
-_HEAD = select(EventCounter.last_seq).where(EventCounter.id == 1)
 
 
 class SnapshotCache:
@@ -485,7 +488,7 @@ class SnapshotCache:
         self.hits = 0
 
     async def head(self) -> int:
-        rows = await self.db.select_rows(_HEAD)
+        rows = await self.db.select_rows(HEAD_SEQ)
         return int(rows[0][0] or 0) if rows else 0
 
     async def get(self, name: str, build: Callable[[], Awaitable[tuple[int, Any]]]) -> tuple[int, Any]:

@@ -20,7 +20,8 @@ from sqlalchemy import func, select
 
 from judging import __version__
 from judging.auth import requires_staff
-from judging.db.models import Event, EventCounter, HelpCall, Presence, Venue
+from judging.db.models import Event, HelpCall, Presence, Venue
+from judging.feed import head_seq
 from judging.observability import gc_pauses
 
 ONLINE_WINDOW = timedelta(seconds=60)
@@ -154,7 +155,7 @@ async def status_api(request: Request[Any, Any, Any]) -> OpsStatus:
     app = request.app
     now = datetime.now(UTC)
     async with app.state.db.read() as session:
-        head = int((await session.execute(select(EventCounter.last_seq).where(EventCounter.id == 1))).scalar() or 0)
+        head = await head_seq(session)
         published = int((await session.execute(
             select(func.max(Event.seq)).where(Event.published_at.is_not(None)))).scalar() or 0)
         unpublished, oldest = (await session.execute(

@@ -17,20 +17,9 @@ from litestar.response import Template
 from sqlalchemy import and_, select
 
 from judging.auth import Principal, requires_venue_control
-from judging.db.models import (
-    Account,
-    Contest,
-    Entry,
-    EventCounter,
-    Presence,
-    ScoreSheet,
-    SheetVersion,
-    Stage,
-    TopicType,
-    Venue,
-)
+from judging.db.models import Account, Contest, Entry, Presence, ScoreSheet, SheetVersion, Stage, TopicType, Venue
 from judging.events import after_commit
-from judging.feed import head_seq, timer_of
+from judging.feed import HEAD_SEQ, head_seq, timer_of
 from judging.venue_control import (
     end_presentation,
     load_venue,
@@ -48,7 +37,6 @@ from live.projection import competition_ranks
 from live.protocol import TimerState, now_ms
 
 OFFLINE_AFTER = timedelta(seconds=60)
-_HEAD_SEQ = select(EventCounter.last_seq).where(EventCounter.id == 1).scalar_subquery()
 
 
 class DeviceStatus(msgspec.Struct):
@@ -167,7 +155,7 @@ async def control_state(request: Request[Any, Any, Any], p: Principal, venue_id:
         # One statement per part: the console re-reads this after every action and on every feed event.
         # The event log's head in the same statement (one snapshot): every event up to it is committed, so what
         # the statements below read reflects at least those events.
-        found = (await session.execute(select(Venue, Contest.name, _HEAD_SEQ)
+        found = (await session.execute(select(Venue, Contest.name, HEAD_SEQ.scalar_subquery())
                                        .outerjoin(Contest, Contest.id == Venue.contest_id)
                                        .where(Venue.id == venue_id))).first()
         if found is None:  # no such venue: load_venue raises its 404 (unless the venue appeared meanwhile)
