@@ -12,12 +12,14 @@ polls nothing); it would re-read on ``sheet.locked``/``sheet.reopened``, a newer
 stage, starts the timer and ends the presentation; the chief judge releases once the panel's sheets are
 acknowledged; N viewers hold live feeds (one venue screen per venue on ``/ws/venue/<id>``, the rest on the public
 ``/ws/board/<contest>``; every tablet's venue feed counts too). The host and the chief judge each have the venue's
-control page open (``Console``, since the ninth stop; ``--no-consoles`` leaves them out as before): a venue feed of
-its own and ``GET /api/venue/<id>/control`` re-read as judging/static/js/control.js does it (debounced 250 ms, one
-read at a time, every 15 s regardless; no read for events its state already reflects, for sheets, status changes
-after the stage, released results or the timer; the chief judge's read of an entry before releasing it). Their
+control page open (``Console``, since the ninth stop; ``--no-consoles`` leaves them out as before): the venue's console
+feed (``/ws/venue/<id>/console``: the venue feed plus the panel's tablets coming and going) and ``GET
+/api/venue/<id>/control`` re-read as judging/static/js/control.js does it (debounced 250 ms, one read at a time, every
+60 s regardless; no read for events its state already reflects, for sheets, status changes after the stage,
+released results, tablets' presence or the timer; the chief judge's read of an entry before releasing it). Their
 reads are counted as requests and printed (``control_read``, ``control_reads_by_cause``);
-``--console-rereads-all`` gives the console as it was before (a re-read after every feed event).
+``--console-rereads-all`` gives the console as it was before the ninth stop (the venue feed, a re-read after every
+event and every 15 s).
 
 Every feed socket of the generator is a bare asyncio protocol (hand-written handshake, a header parser for the
 server's unmasked frames, masked client frames, pong to pings, close to close, the feed's client ping every
@@ -100,11 +102,13 @@ EDIT_SHARE = 0.15
 """Share of judges who correct their sheet (a new version with base_version)."""
 POLL_S = 120.0  # as judging/static/js/tablet.js while its venue feed is live (POLL_WHILE_LIVE_MS)
 HEARTBEAT_S = 20.0  # tablet.js HEARTBEAT_MS; over the venue feed while it is open
-FEED_PING_S = 20.0
 CONSOLE_DEBOUNCE_S = 0.25
 """feed.js ``liveRefresh``'s debounce: a venue console re-reads its state this long after a feed message."""
-CONSOLE_FALLBACK_S = 15.0
-"""control.js's safety re-read (tablets going silent are announced by no event)."""
+CONSOLE_FALLBACK_S = 60.0
+"""control.js's safety re-read (every change, a tablet going silent included, arrives on its feed)."""
+OLD_CONSOLE_FALLBACK_S = 15.0
+"""control.js's re-read before the tenth stop, when nothing announced a tablet going silent."""
+FEED_PING_S = 20.0
 """Client ping on every feed socket, as judging/static/js/feed.js (the server closes a socket silent for 3 x its
 20 s heartbeat)."""
 REAL_CYCLE_S = (15 + 5 + 1) * 60
@@ -168,6 +172,8 @@ class Day:
     """Every venue console's ``GET /api/venue/<id>/control`` (its feed-driven and safety re-reads)."""
     console_applied: int = 0
     """Feed events the consoles applied without a re-read."""
+    console_presence: int = 0
+    """Tablets' ``presence`` events on the consoles' feeds (among ``console_applied``)."""
     control_causes: Counter[str] = field(default_factory=Counter)
     """What started each console re-read (the event kind that opened its debounce window, the safety poll, ...)."""
     console_seen: int = 0
@@ -754,7 +760,7 @@ class Console:
     """A venue control page (judging/static/js/control.js) as the host or the chief judge has it open: its own
     venue feed, and ``GET /api/venue/<id>/control`` re-read as feed.js ``liveRefresh`` does it — a message on the
     feed that the page does not apply itself starts a 250 ms timer, the messages until it fires share one read,
-    at most one read is in flight (a message meanwhile schedules exactly one more), and every 15 s regardless.
+    at most one read is in flight (a message meanwhile schedules exactly one more), and every 60 s regardless.
     Which messages the page applies itself is decided by ``applies``, the same rule as control.js ``applyLocally``."""
 
     def __init__(self, day: Day, base: str, token: str, venue_id: int) -> None:
@@ -783,6 +789,7 @@ class Console:
                 return
             if applies(payload):
                 self.day.console_applied += 1
+                self.day.console_presence += payload.find(PRESENCE) >= 0
                 if self.inflight:  # that read may have been answered before the sheet committed
                     self.again = True
                 return
@@ -845,11 +852,12 @@ class Console:
             self.shown(r)
 
     async def fallback(self, stop: asyncio.Event) -> None:
-        await asyncio.sleep(random.random() * CONSOLE_FALLBACK_S)
+        every = OLD_CONSOLE_FALLBACK_S if self.rereads_all else CONSOLE_FALLBACK_S
+        await asyncio.sleep(random.random() * every)
         while not stop.is_set():
-            self.schedule(0, "every 15 s")
+            self.schedule(0, f"every {every:g} s")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), CONSOLE_FALLBACK_S)
+                await asyncio.wait_for(stop.wait(), every)
 
     async def aclose(self) -> None:
         self.stopped = True
@@ -861,6 +869,7 @@ class Console:
 
 SHEET_SUBMITTED = b'"kind":"sheet.submitted"'
 TIMER = b'"kind":"timer"'
+PRESENCE = b'"kind":"presence"'
 
 
 class _Seq(msgspec.Struct):
@@ -882,7 +891,9 @@ def applies(payload: bytes) -> bool:
     (``sheet.submitted``: a first one adds a submitter, a correction changes no count), the status changes after
     the stage (``entry.status`` to scoring, unofficial or released; on this day each comes from the status before
     it that control.js requires), a released result (``result.released``: its score, the ranks worked out again
-    in the page)."""
+    in the page), a tablet's presence (its judge's line, or nothing when the judge is not on the panel shown)."""
+    if payload.find(PRESENCE) >= 0:
+        return True
     if payload.find(SHEET_SUBMITTED) < 0 and payload.find(RELEASED) < 0 and payload.find(b'"kind":"entry.status"') < 0:
         return False
     try:
@@ -987,14 +998,16 @@ async def run_day(base: str, ws_base: str, plan: ContestPlan, prof: dict[str, An
     for v, group in zip(venues, tablets, strict=True):
         for t in group:
             feeds.append((f"{ws_base}/ws/venue/{v.venue_id}", t.token, v.venue_id))
-    # A host's and a chief judge's venue console per venue (control.js), each on a venue feed of its own.
+    # A host's and a chief judge's venue console per venue (control.js), each on a console feed of its own (the
+    # venue feed before the tenth stop).
     consoles: list[tuple[str, Console]] = []
     if prof["consoles"]:
+        console_path = "" if prof["console_rereads_all"] else "/console"
         for n, v in enumerate(venues):
             for role, token in (("host", host_tokens[n]), ("chief", tablets[n][0].token)):
                 tag = f"{role}:{v.venue_id}"
                 consoles.append((tag, Console(day, base, token, v.venue_id)))
-                feeds.append((f"{ws_base}/ws/venue/{v.venue_id}", token, v.venue_id, tag))
+                feeds.append((f"{ws_base}/ws/venue/{v.venue_id}{console_path}", token, v.venue_id, tag))
     for _ in range(max(0, prof["viewers"] - len(venues))):
         feeds.append((f"{ws_base}/ws/board/{plan.contest_id}", None, None))
     t_conn = time.monotonic()
@@ -1310,7 +1323,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "submit": submit, "release_to_screen": screen, "release_request": pct(day.release_latency),
         "control_read": pct(day.control_latency),
         "control_reads_per_s": round(len(day.control_latency) / meta["day_s"], 1),
-        "console_events_applied": day.console_applied, "console_events_seen": day.console_seen,
+        "console_events_applied": day.console_applied, "console_presence_events": day.console_presence,
+        "console_events_seen": day.console_seen,
         "control_reads_by_cause": dict(day.control_causes.most_common()),
         "releases": day.releases,
         "screen_receipts": len(day.screen_latency), "screen_receipts_expected": day.expected_receipts,
@@ -1334,8 +1348,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     if prof["consoles"]:
         ctl = out["control_read"]
         log(f"  console re-reads    p50 {ctl['p50_ms']} ms  p99 {ctl['p99_ms']} ms  max {ctl['max_ms']} ms "
-            f"({ctl['n']} reads, {out['control_reads_per_s']} /s; without one: {day.console_applied} sheet events "
-            f"applied, {day.console_seen} events already shown)")
+            f"({ctl['n']} reads, {out['control_reads_per_s']} /s; without one: {day.console_applied} events "
+            f"applied ({day.console_presence} tablets' presence), {day.console_seen} events already shown)")
     log(f"  errors {errors} ({missed} screen receipts missed; {day.retried} requests retried on a dropped "
         f"keep-alive connection; {day.state_refetches} state re-reads for a missing rubric; {day.beats_on_feed} "
         "heartbeats sent on the venue feed)"

@@ -239,6 +239,11 @@ async def requires_judge(connection: ASGIConnection[Any, Any, Any, Any], _: Base
         raise PermissionDeniedException("This page is for judges and reviewers; open your own login link.")
 
 
+def may_control_venue(p: Principal | None, venue_id: int) -> bool:
+    """Staff, and the venue's host and chief judge: its control page, its actions and its console feed."""
+    return p is not None and (p.is_staff or venue_id in p.venues("host", "chief_judge"))
+
+
 async def requires_venue_control(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     p = _principal(connection)
     if not (p.is_staff or p.roles & VENUE_CONTROL_ROLES):

@@ -101,6 +101,10 @@ def venue_channel(venue_id: int, stamp: int) -> str:
     return f"venue:{venue_id}@{stamp}"
 
 
+def console_channel(venue_id: int, stamp: int) -> str:
+    return f"console:{venue_id}@{stamp}"
+
+
 def public_channel(contest_id: int, stamp: int) -> str:
     return f"public:{contest_id}@{stamp}"
 
@@ -141,9 +145,12 @@ class Topology:
             return []
         stamp = self.stamp_of.get(contest_id, 0)
         out: list[tuple[str, str]] = []
+        venues = [venue_id] if venue_id is not None else self.venues_of.get(contest_id, [])
         if audience_sees("display", data):
-            venues = [venue_id] if venue_id is not None else self.venues_of.get(contest_id, [])
             out.extend((venue_channel(v, stamp), "display") for v in venues)
+        if audience_sees("console", data) and (venue_id is not None or audience_sees("display", data)):
+            # a tablet's presence goes to its own venue's console only (one with no venue concerns no console)
+            out.extend((console_channel(v, stamp), "console") for v in venues)
         if audience_sees("public", data):
             out.append((public_channel(contest_id, stamp), "public"))
         if audience_sees("staff", data):
@@ -152,9 +159,9 @@ class Topology:
 
     def channel(self, audience: str, contest_id: int, venue_id: int | None) -> str:
         stamp = self.stamp_of.get(contest_id, 0)
-        if audience == "display":
+        if audience in ("display", "console"):
             assert venue_id is not None
-            return venue_channel(venue_id, stamp)
+            return (venue_channel if audience == "display" else console_channel)(venue_id, stamp)
         return public_channel(contest_id, stamp) if audience == "public" else staff_channel(contest_id, stamp)
 
 
@@ -187,6 +194,8 @@ class Publisher:
         self._marked_at = 0.0
         self._sheet_entries: set[int] = set()
         self._sheets_waiting = asyncio.Event()
+        self.leading = asyncio.Event()
+        """Set once this process publishes (on PostgreSQL: holds the advisory lock; SQLite: at once)."""
 
     async def _acquire_leadership(self) -> None:
         """On PostgreSQL, wait until this process holds the publisher's advisory lock."""
@@ -229,6 +238,7 @@ class Publisher:
     async def run(self) -> None:
         await self._acquire_leadership()
         await self.start_cursor()
+        self.leading.set()
         retry_at = 0.0
         while True:
             timeout = min(self.poll_s, MARK_EVERY_S) if self._unmarked else self.poll_s
@@ -289,6 +299,19 @@ class Publisher:
                 raise
             except Exception:  # the next submission of these entries checks them again
                 log.exception("lifecycle check after sheet submissions failed")
+
+    async def run_every(self, every_s: float, job: Callable[[], Awaitable[Any]], what: str) -> None:
+        """Run ``job`` every ``every_s`` seconds in the publishing process only (one process of several), in its own
+        task: publishing never waits for it."""
+        await self.leading.wait()
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await job()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database may blip: the next round tries again
+                log.exception("%s failed; retrying in %.0f s", what, every_s)
 
     async def publish_rows(self, rows: Sequence[Event], *, live: bool) -> list[int]:
         """Publish a batch (one ``publish_many``: one Redis round trip); returns the seqs that reached every
@@ -529,7 +552,8 @@ class DbFeedSource:
         self.venue_id = venue_id
         self.topology = topology or Topology()
         self.channel = ""
-        names = {"display": f"venue/{venue_id}", "public": f"board/{contest_id}"}
+        # the console's state is the venue screen's (its extra kinds, presence, change nothing a screen shows)
+        names = {"display": f"venue/{venue_id}", "console": f"venue/{venue_id}", "public": f"board/{contest_id}"}
         self.name = names.get(audience, f"staff/{contest_id}")
 
     async def open(self) -> DbFeedSource:
@@ -547,7 +571,7 @@ class DbFeedSource:
     async def _snapshot(self) -> tuple[int, Any]:
         async with self.db.read(snapshot=True) as session:
             seq = await head_seq(session)
-            if self.audience == "display":
+            if self.audience in ("display", "console"):
                 venue = await session.get(Venue, self.venue_id)
                 assert venue is not None
                 return seq, await venue_state(session, venue)
@@ -587,6 +611,7 @@ class DbFeedSource:
 # ------------------------------------------------------------------------------------------ app wiring
 @asynccontextmanager
 async def feed_lifespan(app: Litestar) -> AsyncIterator[None]:
+    from judging.sheets import announce_silent
     from judging.venue_control import complete_entries
 
     db: Database = app.state.db
@@ -611,7 +636,9 @@ async def feed_lifespan(app: Litestar) -> AsyncIterator[None]:
     app.state.topology = publisher.topology
     app.state.snapshots = SnapshotCache(db)
     tasks = [asyncio.create_task(publisher.run(), name="podium-live-publisher"),
-             asyncio.create_task(publisher.run_lifecycle(), name="podium-lifecycle")]
+             asyncio.create_task(publisher.run_lifecycle(), name="podium-lifecycle"),
+             asyncio.create_task(publisher.run_every(config.silent_sweep_s, lambda: announce_silent(db, app),
+                                                     "announcing silent tablets"), name="podium-silent-tablets")]
     try:
         yield
     finally:

@@ -79,8 +79,10 @@ PRESENCE_EVENT_EVERY = timedelta(seconds=60)
 PRESENCE_TOUCH_EVERY = timedelta(seconds=25)
 """An unchanged heartbeat (the tablet sends one every 20 s) writes ``last_seen_at`` only when the stored one is
 older than this: every other heartbeat is a read, not a write transaction (on SQLite each write waits for the
-single writer, like the judges' submissions). ``last_seen_at`` is then at most ~40 s old for a live tablet; staff
-pages call a tablet offline after 60 s without one."""
+single writer, like the judges' submissions). ``last_seen_at`` is then at most ~40 s old for a live tablet."""
+PRESENCE_OFFLINE_AFTER = timedelta(seconds=60)
+"""A tablet is offline when its last heartbeat said so or is older than this (the venue console, the staff monitor,
+the status page); :func:`announce_silent` announces a tablet that stays silent this long."""
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
@@ -441,7 +443,7 @@ t_entry, t_stage, t_sheet, t_version = _table(Entry), _table(Stage), _table(Scor
 t_rubric, t_item, t_topic = _table(Rubric), _table(RubricItem), _table(TopicType)
 t_panel, t_review, t_conflict = _table(PanelMember), _table(ReviewerAssignment), _table(Conflict)
 t_person, t_contest, t_venue, t_presence = _table(Person), _table(Contest), _table(Venue), _table(Presence)
-t_run = _table(GradeRun)
+t_run, t_account = _table(GradeRun), _table(Account)
 
 _person_id = bindparam("person_id", type_=Integer)
 _account_id = bindparam("account_id", type_=Integer)
@@ -951,6 +953,56 @@ async def record_presence(db: Database, app: Any, p: Principal, data: HeartbeatI
 
     if await write_with_retry(db, tx):
         after_commit(app)
+
+
+# A tablet the rows still call online whose last heartbeat is older than the cutoff, with what its event needs
+_SILENT = (
+    select(t_presence.c.id, t_presence.c.account_id, t_presence.c.device_id, t_presence.c.venue_id,
+           t_presence.c.queued, t_presence.c.app_version, t_presence.c.last_seen_at, t_account.c.person_id,
+           t_venue.c.contest_id)
+    .join(t_account, t_account.c.id == t_presence.c.account_id)
+    .outerjoin(t_venue, t_venue.c.id == t_presence.c.venue_id)
+    .where(t_presence.c.online.is_(True), t_presence.c.last_seen_at < bindparam("cutoff"))
+    .order_by(t_presence.c.id)
+)
+_MARK_SILENT = (
+    update(t_presence)
+    .where(t_presence.c.id == bindparam("presence_id", type_=Integer), t_presence.c.online.is_(True),
+           t_presence.c.last_seen_at < bindparam("cutoff"))
+    .values(online=False)
+)
+
+
+async def announce_silent(db: Database, app: Any) -> int:
+    """Mark tablets silent for :data:`PRESENCE_OFFLINE_AFTER` offline and log a ``presence`` event for each (online
+    false), so the venue console and the staff monitor learn it from their feeds instead of polling for it. Run
+    periodically by the live publisher (one process). A tablet that beats again is online again: its beat differs
+    from the row and is logged as a change. Returns how many were announced; a read only when none is due."""
+    from judging.events import after_commit, append_event
+
+    cutoff = utcnow() - PRESENCE_OFFLINE_AFTER
+    rows = await db.select_rows(_SILENT, {"cutoff": cutoff})
+    if not rows:
+        return 0
+
+    async def tx(session: AsyncSession) -> int:
+        announced = 0
+        for row in rows:
+            # only if no beat came since the read: a tablet back meanwhile stays online
+            if (await session.execute(_MARK_SILENT, {"presence_id": row.id, "cutoff": cutoff})).rowcount:
+                await append_event(session, "presence",
+                                   {"account_id": row.account_id, "person_id": row.person_id,
+                                    "device_id": row.device_id, "venue_id": row.venue_id, "online": False,
+                                    "queued": row.queued, "app_version": row.app_version,
+                                    "last_seen_ms": int(_utc(row.last_seen_at).timestamp() * 1000)},
+                                   contest_id=row.contest_id, venue_id=row.venue_id)
+                announced += 1
+        return announced
+
+    announced = await write_with_retry(db, tx)
+    if announced:
+        after_commit(app)
+    return announced
 
 
 async def call_help(db: Database, app: Any, p: Principal, data: HelpIn, *, ip: str) -> HelpOut:

@@ -6,7 +6,9 @@ judge's tablet on its venue feed, ``beat`` (the device's presence: the same fiel
 Event data carries ``"kind"``, the event kind stored in the database log (``entry.status``, ``timer``, ...).
 
 What each audience may see is decided here, by type, not by scattered checks: :data:`DISPLAY_KINDS` and
-:data:`PUBLIC_KINDS` list the kinds that reach big screens and the public; every payload is converted into a
+:data:`PUBLIC_KINDS` list the kinds that reach big screens and the public, :data:`CONSOLE_KINDS` what a venue's
+host and chief judge follow (the screen's kinds plus their panel's tablets), :data:`STAFF_KINDS` what staff
+follow; every payload is converted into a
 fixed Struct, so a field a writer adds to a payload (say, a sheet's values) is dropped before it can leak.
 """
 
@@ -20,7 +22,7 @@ import msgspec
 # ----------------------------------------------------------------------------------------- vocabulary
 Status = Literal["scheduled", "presenting", "scoring", "unofficial", "released", "official", "absent", "withdrawn"]
 RELEASED = ("released", "official")
-Audience = Literal["display", "public", "staff"]
+Audience = Literal["display", "console", "public", "staff"]
 
 CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHENTICATED = 4401
@@ -149,9 +151,12 @@ DISPLAY_KINDS = frozenset({
     "grades.finalized",
 })
 PUBLIC_KINDS = frozenset({"venue.current", "entry.status", "result.released", "result.corrected", "grades.finalized"})
+CONSOLE_KINDS = DISPLAY_KINDS | {"presence"}
+"""The venue console (``/ws/venue/{id}/console``): the chief judge sees the panel's tablets come and go, including
+a tablet that went silent (announced by the server's sweep, ``judging.sheets.announce_silent``), without polling."""
 STAFF_KINDS = DISPLAY_KINDS | {"presence", "help.called"}
-KINDS_BY_AUDIENCE: dict[str, frozenset[str]] = {"display": DISPLAY_KINDS, "public": PUBLIC_KINDS,
-                                                 "staff": STAFF_KINDS}
+KINDS_BY_AUDIENCE: dict[str, frozenset[str]] = {"display": DISPLAY_KINDS, "console": CONSOLE_KINDS,
+                                                 "public": PUBLIC_KINDS, "staff": STAFF_KINDS}
 
 
 def parse_data(kind: str, payload: dict[str, Any]) -> EventData | None:

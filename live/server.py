@@ -78,6 +78,9 @@ class FeedConfig:
     """A single send slower than this means the client is not reading: it is closed as slow."""
     poll_s: float = 1.0
     """The publisher also polls the log this often (events written by other processes or the CLI)."""
+    silent_sweep_s: float = 5.0
+    """The publisher's process looks this often for tablets that went silent and announces them (``presence``
+    events, ``judging.sheets.announce_silent``): a silent tablet shows offline within this long of the threshold."""
     max_queue: int = 256
     """Messages a socket may fall behind before it is closed as slow."""
     coalesce_s: float | None = 0.05

@@ -51,6 +51,8 @@ RULES: list[tuple[str, str, frozenset[str]]] = [
     (".*", r"^/api/chief/", VENUE1_CHIEF),
     ("POST", r"^/api/venue/.*/release$", VENUE1_CHIEF),
     (".*", r"^/venue/|^/api/venue/", VENUE1_CONTROL),
+    # The console feed adds the panel's tablets (presence): the venue's host and chief judge only.
+    (".*", r"^/ws/venue/.*/console$", VENUE1_CONTROL),
     # The venue's judges follow the stage on the venue feed (released values only).
     (".*", r"^/ws/venue/", VENUE1_SCREEN | {"judge", "conflicted_judge"}),
     (".*", r"^/screen/|^/api/live/venue/", VENUE1_SCREEN),

@@ -69,11 +69,11 @@ def test_board_process_answers_its_protocol_and_ends() -> None:
 
 
 def test_consoles_skip_what_control_js_applies_itself() -> None:
-    """The day's venue consoles re-read on every feed message but on-site sheets, "all sheets in", "released" and
-    released results (``applies``), the rule of control.js ``applyLocally``; checked on frames as the server
-    encodes them."""
+    """The day's venue consoles re-read on every feed message but on-site sheets, "all sheets in", "released",
+    released results and tablets' presence (``applies``), the rule of control.js ``applyLocally``; checked on frames
+    as the server encodes them."""
     from bench.contest_day import applies
-    from live.protocol import EntryStatus, Event, ResultReleased, SheetSubmitted, VenueCurrent, encode
+    from live.protocol import EntryStatus, Event, PresenceData, ResultReleased, SheetSubmitted, VenueCurrent, encode
 
     def frame(data: object) -> bytes:
         return encode(Event(seq=7, prev=6, at_ms=0, data=data))  # type: ignore[arg-type]
@@ -90,6 +90,8 @@ def test_consoles_skip_what_control_js_applies_itself() -> None:
                               trimmed=2)
     assert applies(frame(released))
     assert not applies(frame(VenueCurrent(venue_id=1, entry_id=3)))
+    for online in (True, False):
+        assert applies(frame(PresenceData(account_id=4, person_id=9, venue_id=1, device_id="pad", online=online)))
 
 
 def test_console_reads_an_event_frames_seq() -> None:

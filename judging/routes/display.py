@@ -3,6 +3,8 @@
 Feeds (protocol in ``live/protocol.py``, documented in docs/live.md):
 
 * ``/ws/venue/{venue_id}?since=N`` — a venue (big screen): display, host, chief judge of that venue, or staff.
+* ``/ws/venue/{venue_id}/console?since=N`` — the same feed plus the panel's tablets coming and going (``presence``):
+  the venue's host and chief judge, or staff (their control page).
 * ``/ws/board/{contest_id}?since=N`` — the public leaderboard: anonymous.
 * ``/ws/staff/{contest_id}?since=N`` — all venues, progress and tablet presence: staff.
 
@@ -22,7 +24,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 from sqlalchemy import select
 
-from judging.auth import Principal, requires_display, requires_staff
+from judging.auth import Principal, may_control_venue, requires_display, requires_staff
 from judging.db.engine import unavailable
 from judging.db.models import Contest, Entry, TopicType, Venue
 from judging.errors import PodiumError
@@ -163,6 +165,26 @@ async def _venue_feed(socket: WebSocket[Any, Any, Any], venue_id: int, since: in
     return None
 
 
+@websocket("/ws/venue/{venue_id:int}/console")
+async def console_feed(socket: WebSocket[Any, Any, Any], venue_id: FromPath[int], since: FromQuery[int] = 0) -> None:
+    await _guarded(socket, _console_feed(socket, venue_id, since))
+
+
+async def _console_feed(socket: WebSocket[Any, Any, Any], venue_id: int, since: int) -> None:
+    await socket.accept()
+    p = _ws_principal(socket)
+    if p is None:
+        return await _refuse(socket, CLOSE_UNAUTHENTICATED, "not logged in: open your login link")
+    if not may_control_venue(p, venue_id):
+        return await _refuse(socket, CLOSE_FORBIDDEN, "the console feed is for this venue's host and chief judge")
+    venue = await _venue(socket, venue_id)
+    if venue is None:
+        return await _refuse(socket, CLOSE_NOT_FOUND, f"there is no venue {venue_id}")
+    source = await _source(socket, "console", venue.contest_id, venue_id).open()
+    await serve_feed(socket, socket.app.state.hub, source, since, socket.app.state.feed_config)
+    return None
+
+
 @websocket("/ws/board/{contest_id:int}")
 async def board_feed(socket: WebSocket[Any, Any, Any], contest_id: FromPath[int], since: FromQuery[int] = 0) -> None:
     await _guarded(socket, _board_feed(socket, contest_id, since))
@@ -198,7 +220,7 @@ async def _staff_feed(socket: WebSocket[Any, Any, Any], contest_id: int, since: 
 
 screens = Router(path="/", route_handlers=[venue_screen, venue_snapshot], guards=[requires_display])
 router = Router(
-    path="/", route_handlers=[screens, board_screen, board_snapshot, staff_snapshot, venue_feed, board_feed,
-                              staff_feed],
+    path="/", route_handlers=[screens, board_screen, board_snapshot, staff_snapshot, venue_feed, console_feed,
+                              board_feed, staff_feed],
     tags=["display"],
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import os
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -23,9 +23,8 @@ from judging.auth import requires_staff
 from judging.db.models import Event, HelpCall, Presence, Venue
 from judging.feed import head_seq
 from judging.observability import gc_pauses
+from judging.sheets import PRESENCE_OFFLINE_AFTER
 
-ONLINE_WINDOW = timedelta(seconds=60)
-"""A tablet is online when its last heartbeat said so and came within this window (as on the venue page)."""
 STARTED = time.time()
 
 
@@ -167,7 +166,7 @@ async def status_api(request: Request[Any, Any, Any]) -> OpsStatus:
         if topology is not None and not topology.venues_of and (
                 await session.execute(select(Venue.id).limit(1))).first() is not None:
             await topology.refresh(session)  # a standby process (no publisher yet) learns the venues here
-    online = sum(1 for on, seen, _ in presence if on and now - _aware(seen) < ONLINE_WINDOW)
+    online = sum(1 for on, seen, _ in presence if on and now - _aware(seen) < PRESENCE_OFFLINE_AFTER)
     total, feeds = _feeds(app)
     pub = getattr(app.state, "publisher", None)
     settings = app.state.settings

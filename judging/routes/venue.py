@@ -6,7 +6,7 @@ may release a result, and only they see the pre-release outlier warnings (the ho
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -16,10 +16,11 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Template
 from sqlalchemy import and_, select
 
-from judging.auth import Principal, requires_venue_control
+from judging.auth import Principal, may_control_venue, requires_venue_control
 from judging.db.models import Account, Contest, Entry, Presence, ScoreSheet, SheetVersion, Stage, TopicType, Venue
 from judging.events import after_commit
 from judging.feed import HEAD_SEQ, head_seq, timer_of
+from judging.sheets import PRESENCE_OFFLINE_AFTER
 from judging.venue_control import (
     end_presentation,
     load_venue,
@@ -35,8 +36,6 @@ from judging.venue_control import (
 from judging.web import client_ip, principal_of, render
 from live.projection import competition_ranks
 from live.protocol import TimerState, now_ms
-
-OFFLINE_AFTER = timedelta(seconds=60)
 
 
 class DeviceStatus(msgspec.Struct):
@@ -140,7 +139,7 @@ class ReleaseOut(msgspec.Struct):
 
 def _controller(request: Request[Any, Any, Any], venue_id: int) -> Principal:
     p = principal_of(request)
-    if p is None or not (p.is_staff or venue_id in p.venues("host", "chief_judge")):
+    if not may_control_venue(p, venue_id):
         raise PermissionDeniedException("You do not control this venue.")
     return p
 
@@ -192,7 +191,7 @@ async def control_state(request: Request[Any, Any, Any], p: Principal, venue_id:
                 .where(Account.person_id.in_(people)))).all():
             age = now - _aware(row.last_seen_at)
             devices.setdefault(person_id, []).append(DeviceStatus(
-                device_id=row.device_id, online=row.online and age < OFFLINE_AFTER, queued=row.queued,
+                device_id=row.device_id, online=row.online and age < PRESENCE_OFFLINE_AFTER, queued=row.queued,
                 seconds_since_seen=int(age.total_seconds()), app_version=row.app_version))
         for m in marks:
             devs = devices.get(m.person_id, [])

@@ -4,7 +4,7 @@ now presenting, timer, panel progress (from SheetVersion rows), tablets online/o
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from statistics import median
 from typing import Any
 
@@ -24,9 +24,9 @@ from judging.db.models import (
     Stage,
     Venue,
 )
+from judging.sheets import PRESENCE_OFFLINE_AFTER
 from judging.staff.conflicts import conflicted_pairs
 
-OFFLINE_AFTER = timedelta(seconds=60)  # as the venue page and ops status; see sheets.PRESENCE_TOUCH_EVERY
 OUTLIER_POINTS = 10.0
 
 
@@ -61,7 +61,7 @@ async def snapshot(session: AsyncSession, contest_id: int, now: datetime | None 
         tablets = []
         for p in presence:
             seen = p.last_seen_at if p.last_seen_at.tzinfo else p.last_seen_at.replace(tzinfo=UTC)
-            online = bool(p.online) and now - seen < OFFLINE_AFTER
+            online = bool(p.online) and now - seen < PRESENCE_OFFLINE_AFTER
             tablets.append({"account": name_of.get(p.account_id, ""), "device": p.device_id[:8], "online": online,
                             "queued": p.queued, "last_seen": seen.isoformat(), "app_version": p.app_version})
         helps = (await session.execute(select(HelpCall, Account.display_name)

@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -114,7 +115,7 @@ def test_monitor_follows_the_staff_feed(live_server: LiveServer, slow_polls: Any
     _staff_context(live_server, slow_polls)
     w = _open_monitor(live_server, slow_polls, v.contest_id)
     assert any(url.endswith(f"/ws/staff/{v.contest_id}?since=0") for url in w.sockets), w.sockets
-    assert 15000 in w.page.evaluate("window.__intervals")  # the fallback poll (tablet presence)
+    assert 60000 in w.page.evaluate("window.__intervals")  # the safety poll
 
     # The host puts an entry on stage: the card shows it.
     entry = v.entries[0]
@@ -145,8 +146,8 @@ def test_control_console_follows_the_venue_feed(live_server: LiveServer, slow_po
     host = _off(helpers.bearer, s, v.host)
     w.page.goto(f"{live_server.url}/venue/{v.venue_id}")
     w.page.wait_for_selector("[data-control] [data-conn=live]:has-text('更新于')", timeout=10000)
-    assert any(url.endswith(f"/ws/venue/{v.venue_id}?since=0") for url in w.sockets), w.sockets
-    assert 15000 in w.page.evaluate("window.__intervals")  # the fallback poll (tablet presence)
+    assert any(url.endswith(f"/ws/venue/{v.venue_id}/console?since=0") for url in w.sockets), w.sockets
+    assert 60000 in w.page.evaluate("window.__intervals")  # the safety poll
 
     # The host (another device) puts an entry on stage: the chief judge's console marks it.
     entry = v.entries[2]
@@ -190,6 +191,20 @@ def test_control_console_follows_the_venue_feed(live_server: LiveServer, slow_po
     w.page.wait_for_timeout(600)
     assert len(reads) == settled, reads[settled:]
     assert w.page.locator("[data-panel] li.done").count() == 1
+
+    # The judge's tablet beats, then falls silent: the judge's line follows the console feed's presence events
+    # (the server announces the silence within its 5 s sweep), with no read.
+    judge = _off(helpers.bearer, s, v.judge)
+    _api(live_server, judge, "POST", "/api/judge/heartbeat",
+         {"device_id": "pad-c", "app_version": "t", "queued": 1, "online": True})
+    line = "[...document.querySelectorAll('[data-panel] li')].some((li) => li.textContent.includes({text}))"
+    assert w.shows_within(f"() => {line.format(text=repr('平板在线 · 1 份待上传'))}") < FAST_MS / 1000
+    assert w.page.locator("[data-panel] li.offline").count() == 0
+    _off(helpers.age_presence, s, v.judge, timedelta(seconds=61))
+    w.shows_within("() => document.querySelectorAll('[data-panel] li.offline').length === 1", timeout_ms=10000)
+    assert "平板离线" in w.page.locator("[data-panel] li.offline").inner_text()
+    w.page.wait_for_timeout(600)
+    assert len(reads) == settled, reads[settled:]
 
     # Releasing reads the entry's panel first (the warnings on the page may be a few sheets old), then asks.
     asked: list[str] = []

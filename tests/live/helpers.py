@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from judging.auth import issue_token
-from judging.db.models import Account, Entry, PanelMember, RoleGrant, Rubric, ScoreSheet, SheetVersion, Stage, Venue
+from judging.db.base import utcnow
+from judging.db.models import (
+    Account,
+    Entry,
+    PanelMember,
+    Presence,
+    RoleGrant,
+    Rubric,
+    ScoreSheet,
+    SheetVersion,
+    Stage,
+    Venue,
+)
 from judging.events import append_event
 from judging.settings import Settings
 from live.protocol import ServerMessage, decode_server
@@ -84,6 +97,16 @@ def write_sheet(settings: Settings, entry_id: int, person_id: int, total: str, v
                            {"entry_id": entry_id, "venue_id": entry.venue_id, "person_id": person_id,
                             "version": version, "stage": "onsite", "total": total},  # "total": must never leak
                            contest_id=entry.contest_id, venue_id=entry.venue_id)
+
+    run_db(settings, go)
+
+
+def age_presence(settings: Settings, account_id: int, by: timedelta) -> None:
+    """Make the account's tablets look silent for ``by`` (their last heartbeat that long ago)."""
+
+    async def go(session: Any) -> None:
+        await session.execute(update(Presence).where(Presence.account_id == account_id)
+                              .values(last_seen_at=utcnow() - by))
 
     run_db(settings, go)
 

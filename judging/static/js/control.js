@@ -1,10 +1,12 @@
 // Host and chief-judge control: put entries on stage, attendance, the server-authoritative timer, panel
 // progress (who submitted, tablets), outlier warnings and release. State comes from /api/venue/<id>/control,
-// re-read (debounced, one read at a time: feed.js liveRefresh) whenever the venue feed reports an event the page
-// has not seen and cannot apply itself, and every 15 s for what no event announces (a tablet going silent) or
-// while the feed is down. The state carries the event log's head it reflects (seq): the events of the host's own
-// action, answered with the new state, start no read; sheets, status changes after the stage and released
-// results are applied here (applyLocally). The countdown ticks locally from the feed's timer and the server's clock.
+// re-read (debounced, one read at a time: feed.js liveRefresh) whenever the console feed (/ws/venue/<id>/console:
+// the venue feed plus the panel's tablets coming and going) reports an event the page has not seen and cannot
+// apply itself, and every 60 s as a safety net or while the feed is down. The state carries the event log's head
+// it reflects (seq): the events of the host's own action, answered with the new state, start no read; sheets,
+// status changes after the stage, released results and tablets' presence (the server announces a tablet that
+// went silent) are applied here (applyLocally). The countdown ticks locally from the feed's timer and the server's
+// clock.
 import {liveRefresh, statusText, timeoutSignal} from "./feed.js";
 import {apply, clock, esc, remainingMs, t} from "./screen.js";
 
@@ -63,11 +65,13 @@ async function load() {
 // - a corrected sheet (version > 1) changes no count;
 // - the end of a presentation (presenting -> scoring) and "all sheets in" (scoring -> unofficial) change the
 //   entry's status only: the focus (the first entry scoring or unofficial, else the one on stage) stays;
-// - a released (or corrected) result sets the entry's score and status, and the ranks are worked out again.
+// - a released (or corrected) result sets the entry's score and status, and the ranks are worked out again;
+// - a tablet's presence (online, offline or gone silent, its queued sheets) changes its judge's line.
 // The chief judge's outlier warnings may thus be a few sheets old: they are re-read before a release is
-// confirmed, and every 15 s.
+// confirmed, and every 60 s.
 function applyLocally(ev) {
   if (!control) return false;
+  if (ev.kind === "presence") return presence(ev);
   const entry = control.entries.find((e) => e.id === ev.entry_id);
   if (!entry) return false;
   if (ev.kind === "sheet.submitted" && ev.stage === "onsite") {
@@ -93,6 +97,21 @@ function applyLocally(ev) {
   } else {
     return false;
   }
+  render();
+  return true;
+}
+
+// A tablet's presence: its judge's devices, "online" if any is (as the server's PanelStatus). A judge not on the
+// panel shown changes nothing here (a read on a change of focus brings the panel's tablets).
+function presence(ev) {
+  const judge = control.panel.find((j) => j.person_id === ev.person_id);
+  if (!judge) return "seen";
+  const devices = (judge.devices || []).filter((d) => d.device_id !== ev.device_id);
+  devices.push({device_id: ev.device_id, online: ev.online, queued: ev.queued, seconds_since_seen: 0,
+                app_version: ev.app_version});
+  judge.devices = devices;
+  judge.online = devices.some((d) => d.online);
+  judge.queued = devices.reduce((n, d) => n + d.queued, 0);
   render();
   return true;
 }
@@ -197,10 +216,10 @@ root.addEventListener("click", async (ev) => {
   else live.refresh();
 });
 
-// 15 s: a tablet going silent is announced by no event, and the chief judge should see it offline soon after
-// the 60 s threshold (every other change arrives through the feed).
-const live = liveRefresh(`/ws/venue/${venueId}`, load, {
-  fallbackMs: 15000,
+// Every change arrives on the console feed, a tablet going silent included (the server announces it within 5 s of
+// the 60 s threshold): the 60 s read is only a safety net.
+const live = liveRefresh(`/ws/venue/${venueId}/console`, load, {
+  fallbackMs: 60000,
   apply,
   applied,
   onStatus: (s) => {

@@ -1,7 +1,7 @@
 // Monitoring page: every venue at once. The cards render from the JSON snapshot, re-read whenever the staff
-// feed (/ws/staff/<contest>) reports a change (stage, timer, sheets, results, tablet presence, help calls), plus
-// a slow poll for what no event announces (a tablet going silent) and while the feed is down. Timers tick
-// locally between reads.
+// feed (/ws/staff/<contest>) reports a change (stage, timer, sheets, results, tablet presence including a tablet
+// gone silent, help calls), plus a slow poll as a safety net and while the feed is down. Timers tick locally
+// between reads.
 import {esc, liveRefresh, statusText, t as T, timeoutSignal} from "./feed.js";
 
 const root = document.getElementById("monitor");
@@ -61,9 +61,9 @@ function tick() {
 }
 
 if (root) {
-  // 15 s fallback: a tablet going silent (offline after 60 s) is announced by no event
+  // a safety net only: a tablet going silent (offline after 60 s) is announced on the feed too
   const live = liveRefresh(`/ws/staff/${root.dataset.contest}`, load, {
-    fallbackMs: 15000,
+    fallbackMs: 60000,
     onStatus: (s) => { line.dataset.conn = s.conn; line.textContent = statusText(s); },
   });
   window.__podiumFeed = live.feed;
