@@ -776,6 +776,8 @@ class Console:
         self.seq = 0
         """``ControlState.seq`` of the state shown (0 for ``--console-rereads-all``: control.js had none)."""
         self.rereads_all = False
+        self.focused = False
+        """The state shown has a focus entry, so its panel: control.js moves the focus itself only then."""
 
     def frame(self, payload: bytes) -> None:
         """A data frame on the console's feed (its pings and pongs aside): schedule a re-read unless the state
@@ -787,7 +789,7 @@ class Console:
             if (self.seq and event_seq(payload) <= self.seq) or payload.find(TIMER) >= 0:
                 self.day.console_seen += 1  # shown already, or the timer (the page's countdown has it)
                 return
-            if applies(payload):
+            if applies(payload) and (self.focused or payload.find(VENUE_CURRENT) < 0):
                 self.day.console_applied += 1
                 self.day.console_presence += payload.find(PRESENCE) >= 0
                 if self.inflight:  # that read may have been answered before the sheet committed
@@ -802,9 +804,10 @@ class Console:
     def shown(self, r: BareResponse | None) -> None:
         """A control state the page shows (a read's or an action's answer): its seq, unless older than shown."""
         if r is not None:
-            seq = _decode_seq(r.content).seq
-            if seq >= self.seq:
-                self.seq = seq
+            shown = _decode_shown(r.content)
+            if shown.seq >= self.seq:
+                self.seq = shown.seq
+                self.focused = shown.focus_entry_id is not None
 
     def frame_all(self, payload: bytes) -> None:
         """As ``frame``, for control.js before it applied sheets itself (``--console-rereads-all``)."""
@@ -870,13 +873,17 @@ class Console:
 SHEET_SUBMITTED = b'"kind":"sheet.submitted"'
 TIMER = b'"kind":"timer"'
 PRESENCE = b'"kind":"presence"'
+VENUE_CURRENT = b'"kind":"venue.current"'
 
 
-class _Seq(msgspec.Struct):
+class _Shown(msgspec.Struct):
+    """What a console keeps of a control state it shows."""
+
     seq: int = 0
+    focus_entry_id: int | None = None
 
 
-_decode_seq = msgspec.json.Decoder(_Seq).decode
+_decode_shown = msgspec.json.Decoder(_Shown).decode
 
 
 def event_seq(payload: bytes) -> int:
@@ -891,8 +898,11 @@ def applies(payload: bytes) -> bool:
     (``sheet.submitted``: a first one adds a submitter, a correction changes no count), the status changes after
     the stage (``entry.status`` to scoring, unofficial or released; on this day each comes from the status before
     it that control.js requires), a released result (``result.released``: its score, the ranks worked out again
-    in the page), a tablet's presence (its judge's line, or nothing when the judge is not on the panel shown)."""
-    if payload.find(PRESENCE) >= 0:
+    in the page), a tablet's presence (its judge's line, or nothing when the judge is not on the panel shown), an
+    entry put on stage (``entry.status`` presenting, then ``venue.current``: the focus moves to it with a panel built
+    from the state's recusals; control.js reads instead when the entry already has sheets, which this day never
+    has, or when no panel is shown yet: ``Console.frame`` checks that)."""
+    if payload.find(PRESENCE) >= 0 or payload.find(VENUE_CURRENT) >= 0:
         return True
     if payload.find(SHEET_SUBMITTED) < 0 and payload.find(RELEASED) < 0 and payload.find(b'"kind":"entry.status"') < 0:
         return False
@@ -904,7 +914,7 @@ def applies(payload: bytes) -> bool:
     if data is None:
         return False
     return (data.kind == "sheet.submitted" and data.stage == "onsite") or data.kind == "result.released" or \
-        (data.kind == "entry.status" and data.status in ("scoring", "unofficial", "released"))
+        (data.kind == "entry.status" and data.status in ("presenting", "scoring", "unofficial", "released"))
 
 
 async def venue_day(day: Day, base: str, venue: Any, host_token: str, tablets: list[Tablet], entries: list[int],

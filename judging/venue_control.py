@@ -207,8 +207,7 @@ async def panel_marks(session: AsyncSession, entry: Entry) -> list[PanelMark]:
         .where(ScoreSheet.entry_id == entry.id, ScoreSheet.person_id == Person.id, Stage.kind == "onsite")
         .order_by(ScoreSheet.id.desc()).limit(1).scalar_subquery()
     )
-    recused = exists().where(Conflict.person_id == Person.id,
-                             or_(Conflict.entry_id == entry.id, Conflict.organization == entry.organization))
+    recused = _recused(Person.id, entry.id, entry.organization)
     rows = (await session.execute(
         select(Person.id, Person.name, PanelMember.is_chief, total, recused)
         .join(PanelMember, PanelMember.person_id == Person.id)
@@ -216,6 +215,25 @@ async def panel_marks(session: AsyncSession, entry: Entry) -> list[PanelMark]:
     )).all()
     return [PanelMark(person_id=pid, name=name, total=Decimal(t) if t is not None else None, recused=bool(r),
                       is_chief=chief) for pid, name, chief, t, r in rows]
+
+
+def _recused(person_id: Any, entry_id: Any, organization: Any) -> Any:
+    """A judge sits out an entry they declared a conflict with, or one from an organization they have one with."""
+    return exists().where(Conflict.person_id == person_id,
+                          or_(Conflict.entry_id == entry_id, Conflict.organization == organization))
+
+
+async def venue_recusals(session: AsyncSession, venue_id: int) -> dict[int, list[int]]:
+    """Every entry's recused panel members (the rule of :func:`panel_marks`), in one statement: the venue console
+    builds the panel of the entry it moves its focus to from these instead of reading it."""
+    rows = (await session.execute(
+        select(Entry.id, PanelMember.person_id).join(PanelMember, PanelMember.venue_id == Entry.venue_id)
+        .where(Entry.venue_id == venue_id, _recused(PanelMember.person_id, Entry.id, Entry.organization))
+        .order_by(Entry.id, PanelMember.is_chief.desc(), PanelMember.id))).all()
+    out: dict[int, list[int]] = {}
+    for entry_id, person_id in rows:
+        out.setdefault(entry_id, []).append(person_id)
+    return out
 
 
 def missing(marks: list[PanelMark]) -> list[PanelMark]:

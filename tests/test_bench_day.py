@@ -69,9 +69,9 @@ def test_board_process_answers_its_protocol_and_ends() -> None:
 
 
 def test_consoles_skip_what_control_js_applies_itself() -> None:
-    """The day's venue consoles re-read on every feed message but on-site sheets, "all sheets in", "released",
-    released results and tablets' presence (``applies``), the rule of control.js ``applyLocally``; checked on frames
-    as the server encodes them."""
+    """The day's venue consoles re-read on every feed message but on-site sheets, the next entry on stage, "all
+    sheets in", "released", released results and tablets' presence (``applies``), the rule of control.js
+    ``applyLocally``; checked on frames as the server encodes them."""
     from bench.contest_day import applies
     from live.protocol import EntryStatus, Event, PresenceData, ResultReleased, SheetSubmitted, VenueCurrent, encode
 
@@ -84,12 +84,13 @@ def test_consoles_skip_what_control_js_applies_itself() -> None:
     assert applies(frame(EntryStatus(entry_id=3, venue_id=1, status="unofficial")))
     assert applies(frame(EntryStatus(entry_id=3, venue_id=1, status="released")))
     assert applies(frame(EntryStatus(entry_id=3, venue_id=1, status="scoring")))
-    for status in ("presenting", "official", "absent", "scheduled"):
+    for status in ("official", "absent", "scheduled"):
         assert not applies(frame(EntryStatus(entry_id=3, venue_id=1, status=status)))
     released = ResultReleased(entry_id=3, venue_id=1, score=88.5, display="88.50", judges=[], n_valid=7,
                               trimmed=2)
     assert applies(frame(released))
-    assert not applies(frame(VenueCurrent(venue_id=1, entry_id=3)))
+    assert applies(frame(VenueCurrent(venue_id=1, entry_id=3)))  # when a panel is shown (Console.frame checks)
+    assert applies(frame(EntryStatus(entry_id=3, venue_id=1, status="presenting")))
     for online in (True, False):
         assert applies(frame(PresenceData(account_id=4, person_id=9, venue_id=1, device_id="pad", online=online)))
 

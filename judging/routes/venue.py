@@ -32,6 +32,7 @@ from judging.venue_control import (
     released_results,
     set_attendance,
     timer,
+    venue_recusals,
 )
 from judging.web import client_ip, principal_of, render
 from live.projection import competition_ranks
@@ -72,6 +73,9 @@ class EntryRow(msgspec.Struct):
     display: str | None
     """Panel score, only once released."""
     rank: int | None
+    recused: list[int] = msgspec.field(default_factory=list)
+    """Panel members (person ids) who sit out this entry: the page builds the panel of an entry it moves its focus
+    to (the next one on stage) from these instead of re-reading."""
 
 
 class Warning(msgspec.Struct):
@@ -175,6 +179,7 @@ async def control_state(request: Request[Any, Any, Any], p: Principal, venue_id:
                 .where(ScoreSheet.entry_id.in_([e.id for e in entries]), Stage.kind == "onsite"))).all():
             submitted.setdefault(entry_id, set()).add(person_id)
         released = await released_results(session, venue.id, {e.id: e.status for e in entries})
+        recusals = await venue_recusals(session, venue.id)
         ranks = competition_ranks(released)
         if focus is None:
             pending = [e for e in entries if e.status in ("scoring", "unofficial")]
@@ -213,7 +218,8 @@ async def control_state(request: Request[Any, Any, Any], p: Principal, venue_id:
                      topic_type=keys[e.id], running_order=e.running_order, status=e.status,
                      submitted=len(submitted.get(e.id, ())),
                      expected=expected if (expected is not None and e.id == focus) else 0,
-                     display=released[e.id].display if e.id in released else None, rank=ranks.get(e.id))
+                     display=released[e.id].display if e.id in released else None, rank=ranks.get(e.id),
+                     recused=recusals.get(e.id, []))
             for e in entries
         ]
         return ControlState(

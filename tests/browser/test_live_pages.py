@@ -232,6 +232,56 @@ def test_control_console_follows_the_venue_feed(live_server: LiveServer, slow_po
     _api(live_server, host, "POST", f"/api/venue/{v.venue_id}/timer", {"action": "reset"})
 
 
+def test_control_console_moves_its_focus_to_the_next_entry_without_a_read(live_server: LiveServer,
+                                                                          slow_polls: Any) -> None:
+    """Once an entry is released, the next one put on stage takes the focus: the chief judge's console builds its
+    panel (with that entry's recusals) from the state it has, and shows what a read would."""
+    s = _settings(live_server)
+    v = _off(helpers.venue_info, s, "V2")
+    host = _off(helpers.bearer, s, v.host)
+    first, after = v.entries[1], v.entries[0]  # the demo's V2: entries[0] has a recused judge, entries[1] none
+    w = Watched(slow_polls.new_page())
+    w.page.goto(live_server.login_link(v.chief))
+    w.page.goto(f"{live_server.url}/venue/{v.venue_id}")
+    w.page.wait_for_selector("[data-control] [data-conn=live]:has-text('更新于')", timeout=10000)
+    chief = _off(helpers.bearer, s, v.chief)  # after the login link (printing one revokes the account's sessions)
+
+    # The first entry: scored by the whole panel and released.
+    _api(live_server, host, "POST", f"/api/venue/{v.venue_id}/stage", {"entry_id": first})
+    w.shows_within("id => document.querySelector(`tr[data-entry='${id}']`)?.classList.contains('focus')", first)
+    _api(live_server, host, "POST", f"/api/venue/{v.venue_id}/entries/{first}/end", {})
+    for person in v.panel:
+        _off(helpers.write_sheet, s, first, person, "85")
+    w.shows_within("id => document.querySelector(`tr[data-entry='${id}'] [data-status]`)?.classList"
+                   ".contains('st-unofficial')", first, timeout_ms=10000)
+    _api(live_server, chief, "POST", f"/api/venue/{v.venue_id}/entries/{first}/release", {})
+    w.shows_within("id => document.querySelector(`tr[data-entry='${id}'] [data-status]`)?.classList"
+                   ".contains('st-released')", first)
+    w.page.wait_for_timeout(600)
+
+    # The next entry goes on stage: the focus moves to it with no read.
+    reads: list[str] = []
+    w.page.on("request", lambda req: reads.append(req.url) if "/control" in req.url else None)
+    _api(live_server, host, "POST", f"/api/venue/{v.venue_id}/stage", {"entry_id": after})
+    took = w.shows_within("id => document.querySelector(`tr[data-entry='${id}']`)?.classList.contains('focus')",
+                          after)
+    assert took < FAST_MS / 1000
+    w.page.wait_for_timeout(600)
+    assert reads == [], reads
+    server = _api(live_server, host, "GET", f"/api/venue/{v.venue_id}/control?entry_id={after}")
+    recused = [j["name"] for j in server["panel"] if j["recused"]]
+    assert len(recused) == 1  # the demo's conflict
+    lines = w.page.locator("[data-panel] li").all_inner_texts()
+    assert len(lines) == len(server["panel"])
+    assert [line for line in lines if "回避" in line] == [line for line in lines if recused[0] in line]
+    assert not any("✓" in line for line in lines)
+    seated = len(server["panel"]) - 1
+    assert w.page.locator(f"tr[data-entry='{after}'] td:nth-child(4)").inner_text() == f"0/{seated}"
+    assert w.page.locator("[data-focus-title]").inner_text().startswith(
+        next(e["code"] for e in server["entries"] if e["id"] == after))
+    assert w.page.locator("[data-error]").is_hidden()
+
+
 def test_monitor_reports_a_lost_connection_and_catches_up(live_server: LiveServer, slow_polls: Any) -> None:
     s = _settings(live_server)
     v = _off(helpers.venue_info, s)

@@ -1,7 +1,8 @@
 """The batch "panel complete?" check (``venue_control._COMPLETE_CANDIDATES``, one statement after every round of
 sheets) must pick exactly the entries that the per-entry rule (``panel_marks`` + ``missing``) would move to
 unofficial, on randomized panels: missing, current, discarded and superseded sheets, initial-stage sheets, and
-recusals by entry or by organization."""
+recusals by entry or by organization. The venue console's recusals of every entry (``venue_recusals``, one
+statement) must agree with ``panel_marks`` on the same panels."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from judging.db.models import Conflict, Entry, PanelMember, ScoreSheet, SheetVersion, Stage
-from judging.venue_control import _COMPLETE_CANDIDATES, missing, panel_marks
+from judging.venue_control import _COMPLETE_CANDIDATES, missing, panel_marks, venue_recusals
 from tests.conftest import run_db
 
 SHEET_KINDS = ("none", "current", "discarded", "superseded", "initial_only", "current_and_initial")
@@ -39,7 +40,7 @@ async def _sheet(session: Any, stage: Stage, entry: Entry, person_id: int, versi
     await session.flush()
 
 
-async def _round(session: Any, rng: random.Random) -> tuple[list[int], list[int]]:
+async def _round(session: Any, rng: random.Random) -> tuple[list[int], list[int], int]:
     entries = (await session.execute(select(Entry).order_by(Entry.id))).scalars().all()
     ids = [e.id for e in entries]
     await _reset(session, ids)
@@ -79,14 +80,23 @@ async def _round(session: Any, rng: random.Random) -> tuple[list[int], list[int]
         if not missing(marks) and any(m.total is not None and not m.recused for m in marks):
             expected.append(entry.id)
     got = list((await session.execute(_COMPLETE_CANDIDATES, {"ids": ids})).scalars())
-    return expected, got
+    recused = 0
+    for venue_id in panels:
+        by_entry = await venue_recusals(session, venue_id)
+        for entry in entries:
+            if entry.venue_id == venue_id:
+                rule = [m.person_id for m in await panel_marks(session, entry) if m.recused]
+                assert by_entry.get(entry.id, []) == rule, (venue_id, entry.id)
+                recused += len(rule)
+    return expected, got, recused
 
 
 def test_batch_check_agrees_with_the_per_entry_rule(settings: Any, demo: int) -> None:
-    moved = 0
+    moved = recused = 0
     for seed in range(12):
         rng = random.Random(seed)
-        expected, got = run_db(settings, lambda session, rng=rng: _round(session, rng))
+        expected, got, n = run_db(settings, lambda session, rng=rng: _round(session, rng))
         assert got == sorted(expected), f"seed {seed}"
         moved += len(expected)
-    assert moved > 0  # some rounds did have complete panels (the comparison is not vacuous)
+        recused += n
+    assert moved > 0 and recused > 0  # some rounds had complete panels and recusals (not vacuous)

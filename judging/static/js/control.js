@@ -66,15 +66,20 @@ async function load() {
 // - the end of a presentation (presenting -> scoring) and "all sheets in" (scoring -> unofficial) change the
 //   entry's status only: the focus (the first entry scoring or unofficial, else the one on stage) stays;
 // - a released (or corrected) result sets the entry's score and status, and the ranks are worked out again;
-// - a tablet's presence (online, offline or gone silent, its queued sheets) changes its judge's line.
+// - a tablet's presence (online, offline or gone silent, its queued sheets) changes its judge's line;
+// - an entry put on stage (presenting, then venue.current) moves the focus to it when nothing is being scored: its
+//   panel is the venue's panel with that entry's recusals (from the state) and no sheet yet.
 // The chief judge's outlier warnings may thus be a few sheets old: they are re-read before a release is
 // confirmed, and every 60 s.
 function applyLocally(ev) {
   if (!control) return false;
   if (ev.kind === "presence") return presence(ev);
+  if (ev.kind === "venue.current") return staged(ev.entry_id);
   const entry = control.entries.find((e) => e.id === ev.entry_id);
   if (!entry) return false;
-  if (ev.kind === "sheet.submitted" && ev.stage === "onsite") {
+  if (ev.kind === "entry.status" && ev.status === "presenting" && ["scheduled", "absent"].includes(entry.status)) {
+    entry.status = "presenting";  // venue.current follows in the same transaction and moves the focus
+  } else if (ev.kind === "sheet.submitted" && ev.stage === "onsite") {
     if (ev.version === 1) {
       entry.submitted += 1;
       if (entry.id === control.focus_entry_id) {
@@ -112,6 +117,36 @@ function presence(ev) {
   judge.devices = devices;
   judge.online = devices.some((d) => d.online);
   judge.queued = devices.reduce((n, d) => n + d.queued, 0);
+  render();
+  return true;
+}
+
+// The focus as the server picks it (venue.py control_state): the entry chosen with "Progress", else the first
+// entry scoring or unofficial, else the one on stage.
+function focusOf() {
+  if (focus) return focus;
+  const pending = control.entries.find((e) => ["scoring", "unofficial"].includes(e.status));
+  return pending ? pending.id : control.current_entry_id;
+}
+
+// venue.current: the stage changed. If the focus moves, the new one's panel is built here from the panel shown
+// when the entry has no sheet yet (put on stage for the first time); otherwise (no entry, one with sheets, or no
+// panel shown yet: the venue's first entry) the state is re-read.
+function staged(entryId) {
+  control.current_entry_id = entryId;
+  const next = focusOf();
+  if (next !== control.focus_entry_id) {
+    const entry = control.entries.find((e) => e.id === next);
+    // no panel shown yet (nothing had the focus: its members are not in the state), or sheets to show: read
+    if (!entry || entry.submitted || entry.status !== "presenting" || !control.panel.length) return false;
+    const recused = entry.recused || [];
+    control.focus_entry_id = entry.id;
+    control.panel = control.panel.map((j) => ({...j, recused: recused.includes(j.person_id), submitted: false}));
+    const seated = control.panel.filter((j) => !j.recused).map((j) => j.person_id);
+    for (const e of control.entries) e.expected = e === entry ? seated.length : 0;
+    control.preview = control.can_release
+      ? {entry_id: entry.id, missing: seated, recused: recused.slice(), outliers: []} : null;
+  }
   render();
   return true;
 }
