@@ -142,46 +142,40 @@ async def _guarded(socket: WebSocket[Any, Any, Any], feed: Coroutine[Any, Any, N
 
 @websocket("/ws/venue/{venue_id:int}")
 async def venue_feed(socket: WebSocket[Any, Any, Any], venue_id: FromPath[int], since: FromQuery[int] = 0) -> None:
-    await _guarded(socket, _venue_feed(socket, venue_id, since))
-
-
-async def _venue_feed(socket: WebSocket[Any, Any, Any], venue_id: int, since: int) -> None:
-    await socket.accept()
-    p = _ws_principal(socket)
-    if p is None:
-        return await _refuse(socket, CLOSE_UNAUTHENTICATED, "not logged in: open the screen's login link")
-    if not may_watch_venue(p, venue_id):
-        return await _refuse(socket, CLOSE_FORBIDDEN, "this account may not watch this venue")
-    venue = await _venue(socket, venue_id)
-    if venue is None:
-        return await _refuse(socket, CLOSE_NOT_FOUND, f"there is no venue {venue_id}")
-    source = await _source(socket, "display", venue.contest_id, venue_id).open()
-    beats = None
-    if p.person_id is not None and venue_id in p.venues("judge", "chief_judge") and isinstance(socket.auth, str):
-        # a judge's tablet: it sends its heartbeat over this socket while the feed is live (judging.sheets.FeedBeats)
-        app = socket.app
-        beats = FeedBeats(app.state.db, app, app.state.settings.secret, socket.auth)
-    await serve_feed(socket, socket.app.state.hub, source, since, socket.app.state.feed_config, on_beat=beats)
-    return None
+    await _guarded(socket, _venue_feed(socket, venue_id, since, "display"))
 
 
 @websocket("/ws/venue/{venue_id:int}/console")
 async def console_feed(socket: WebSocket[Any, Any, Any], venue_id: FromPath[int], since: FromQuery[int] = 0) -> None:
-    await _guarded(socket, _console_feed(socket, venue_id, since))
+    await _guarded(socket, _venue_feed(socket, venue_id, since, "console"))
 
 
-async def _console_feed(socket: WebSocket[Any, Any, Any], venue_id: int, since: int) -> None:
+# Who may hold each of a venue's feeds, and what a refused socket is told.
+_VENUE_FEEDS = {
+    "display": (may_watch_venue, "this account may not watch this venue"),
+    "console": (may_control_venue, "the console feed is for this venue's host and chief judge"),
+}
+
+
+async def _venue_feed(socket: WebSocket[Any, Any, Any], venue_id: int, since: int, audience: str) -> None:
     await socket.accept()
     p = _ws_principal(socket)
     if p is None:
         return await _refuse(socket, CLOSE_UNAUTHENTICATED, "not logged in: open your login link")
-    if not may_control_venue(p, venue_id):
-        return await _refuse(socket, CLOSE_FORBIDDEN, "the console feed is for this venue's host and chief judge")
+    may, refusal = _VENUE_FEEDS[audience]
+    if not may(p, venue_id):
+        return await _refuse(socket, CLOSE_FORBIDDEN, refusal)
     venue = await _venue(socket, venue_id)
     if venue is None:
         return await _refuse(socket, CLOSE_NOT_FOUND, f"there is no venue {venue_id}")
-    source = await _source(socket, "console", venue.contest_id, venue_id).open()
-    await serve_feed(socket, socket.app.state.hub, source, since, socket.app.state.feed_config)
+    source = await _source(socket, audience, venue.contest_id, venue_id).open()
+    beats = None
+    if audience == "display" and p.person_id is not None and venue_id in p.venues("judge", "chief_judge") \
+            and isinstance(socket.auth, str):
+        # a judge's tablet: it sends its heartbeat over this socket while the feed is live (judging.sheets.FeedBeats)
+        app = socket.app
+        beats = FeedBeats(app.state.db, app, app.state.settings.secret, socket.auth)
+    await serve_feed(socket, socket.app.state.hub, source, since, socket.app.state.feed_config, on_beat=beats)
     return None
 
 
