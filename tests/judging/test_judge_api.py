@@ -14,6 +14,7 @@ from judging.settings import Settings
 from tests.conftest import run_db
 from tests.helpers import login_link, make_staff
 from tests.judging.sheet_helpers import Panel, bearer, panel, sheet_body
+from tests.live.helpers import age_presence
 
 
 @pytest.fixture
@@ -100,7 +101,6 @@ def test_unchanged_heartbeat_writes_last_seen_only_when_it_is_old(client: TestCl
     PRESENCE_TOUCH_EVERY (or anything about the device changed)."""
     from datetime import timedelta
 
-    from judging.db.base import utcnow
     from judging.sheets import PRESENCE_TOUCH_EVERY
 
     judge = p.judges[2]
@@ -110,17 +110,12 @@ def test_unchanged_heartbeat_writes_last_seen_only_when_it_is_old(client: TestCl
         return run_db(settings, lambda s: _all(s, select(Presence.last_seen_at).where(
             Presence.account_id == judge.account_id)))[0]
 
-    async def age(session: Any, by: timedelta) -> None:
-        await session.execute(update(Presence).where(Presence.account_id == judge.account_id)
-                              .values(last_seen_at=utcnow() - by))
-        await session.commit()
-
     assert client.post("/api/judge/heartbeat", json=beat, headers=judge.headers).status_code == 200
-    run_db(settings, lambda s: age(s, timedelta(seconds=5)))
+    age_presence(settings, judge.account_id, timedelta(seconds=5))
     before = seen()
     assert client.post("/api/judge/heartbeat", json=beat, headers=judge.headers).status_code == 200
     assert seen() == before  # recent and unchanged: nothing written
-    run_db(settings, lambda s: age(s, PRESENCE_TOUCH_EVERY + timedelta(seconds=1)))
+    age_presence(settings, judge.account_id, PRESENCE_TOUCH_EVERY + timedelta(seconds=1))
     before = seen()
     assert client.post("/api/judge/heartbeat", json=beat, headers=judge.headers).status_code == 200
     assert seen() > before  # old enough: touched
@@ -156,11 +151,6 @@ def test_heartbeat_over_the_venue_feed(client: TestClient[Any], p: Panel, settin
         ws.send_text(json.dumps({"type": "ping", "t": 7}))
         receive_until(ws, lambda m: isinstance(m, Pong) and m.t == 7)
 
-    async def age(session: Any) -> None:
-        await session.execute(update(Presence).where(Presence.account_id == judge.account_id)
-                              .values(last_seen_at=utcnow() - timedelta(seconds=5)))
-        await session.commit()
-
     with client.websocket_connect(f"/ws/venue/{p.venue_id}", headers=judge.headers) as ws:
         receive_until(ws, lambda m: isinstance(m, Synced))
         roundtrip(ws, beat)
@@ -170,7 +160,7 @@ def test_heartbeat_over_the_venue_feed(client: TestClient[Any], p: Panel, settin
         events = run_db(settings, lambda s: _all(s, select(Event.payload).where(Event.kind == "presence")))
         assert [(e["device_id"], e["queued"]) for e in events] == [("pad-ws", 3)]
 
-        run_db(settings, age)
+        age_presence(settings, judge.account_id, timedelta(seconds=5))
         before = presence(judge.account_id)[0].last_seen_at
         roundtrip(ws, beat, {"type": "beat", "device_id": "", "queued": -1})  # a repeat, then a malformed beat
         assert presence(judge.account_id)[0].last_seen_at == before  # nothing written for either
