@@ -68,6 +68,7 @@ from judging.db.models import (
     Venue,
 )
 from judging.errors import PodiumError
+from judging.venue_control import open_help_calls
 from live.protocol import Beat
 
 T = TypeVar("T")
@@ -1081,9 +1082,7 @@ async def panel_progress(session: AsyncSession, p: Principal, venue_id: int) -> 
                             _utc(d.last_seen_at)) for d in (await session.execute(
                 select(Presence).where(Presence.account_id.in_(list(accounts)))
                 .order_by(Presence.last_seen_at.desc()))).scalars()]
-    calls = (await session.execute(
-        select(HelpCall, Account.display_name).join(Account, Account.id == HelpCall.account_id)
-        .where(HelpCall.venue_id == venue.id, HelpCall.resolved_at.is_(None)).order_by(HelpCall.id))).all()
+    calls = await open_help_calls(session, venue.id)
     return PanelProgress(venue.id, venue.name, venue.current_entry_id, out_entries, devices,
                          [HelpCallOut(c.id, c.account_id, name, c.message, _utc(c.created_at)) for c, name in calls])
 

@@ -25,9 +25,11 @@ from judging.auth import Principal
 from judging.db.base import utcnow
 from judging.db.engine import Database
 from judging.db.models import (
+    Account,
     Conflict,
     Entry,
     Event,
+    HelpCall,
     PanelMember,
     Person,
     ScoreSheet,
@@ -167,6 +169,38 @@ async def set_attendance(session: AsyncSession, who: Principal, venue_id: int, e
     record(session, who, f"entry.{status}", contest_id=venue.contest_id, entry_id=entry.id,
            target=f"venue:{venue.id}", reason=reason.strip(), ip=ip)
     return entry
+
+
+async def open_help_calls(session: AsyncSession, venue_id: int) -> list[tuple[HelpCall, str]]:
+    """The venue's help calls nobody has marked handled yet, oldest first, with the caller's display name."""
+    return [(c, name) for c, name in (await session.execute(
+        select(HelpCall, Account.display_name).join(Account, Account.id == HelpCall.account_id)
+        .where(HelpCall.venue_id == venue_id, HelpCall.resolved_at.is_(None))
+        .order_by(HelpCall.created_at, HelpCall.id))).all()]
+
+
+async def resolve_help(session: AsyncSession, who: Principal, venue_id: int, help_call_id: int, *,
+                       ip: str = "") -> HelpCall:
+    """Mark a judge's help call of this venue as handled (the host, the chief judge, staff: the route checks).
+
+    Once only: a call already handled (two people at the venue pressed the button) is returned as it is, with no
+    second event or audit row."""
+    venue = await load_venue(session, venue_id)
+    call = (await session.execute(select(HelpCall).where(HelpCall.id == help_call_id)
+                                  .with_for_update(key_share=True))).scalar_one_or_none()
+    if call is None or call.venue_id != venue.id:
+        raise PodiumError(f"There is no help call {help_call_id} in {venue.name}.", code="not_found",
+                          status_code=404)
+    if call.resolved_at is not None:
+        return call
+    call.resolved_at = _now()
+    call.resolved_by = who.account_id
+    await append_event(session, "help.resolved", {"help_call_id": call.id, "venue_id": venue.id,
+                                                  "by": who.display_name},
+                       contest_id=venue.contest_id, venue_id=venue.id)
+    record(session, who, "help.resolve", contest_id=venue.contest_id, target=f"help_call:{call.id}",
+           ip=ip, venue_id=venue.id, caller=call.account_id)
+    return call
 
 
 def _elapsed_since(started: datetime) -> int:

@@ -18,6 +18,7 @@ from live.protocol import (
     EventData,
     GradesFinalized,
     HelpCalled,
+    HelpResolved,
     HelpView,
     Leaderboard,
     PresenceData,
@@ -118,6 +119,9 @@ def apply_staff(state: StaffState, data: EventData, seq: int = 0) -> None:
     if isinstance(data, HelpCalled):
         state.help_calls[data.help_call_id] = HelpView(id=data.help_call_id, account_id=data.account_id,
                                                        name=data.name, venue_id=data.venue_id, message=data.message)
+        return
+    if isinstance(data, HelpResolved):
+        state.help_calls.pop(data.help_call_id, None)
         return
     if isinstance(data, PresenceData):
         key = f"{data.account_id}:{data.device_id}"

@@ -7,8 +7,8 @@ Event data carries ``"kind"``, the event kind stored in the database log (``entr
 
 What each audience may see is decided here, by type, not by scattered checks: :data:`DISPLAY_KINDS` and
 :data:`PUBLIC_KINDS` list the kinds that reach big screens and the public, :data:`CONSOLE_KINDS` what a venue's
-host and chief judge follow (the screen's kinds plus their panel's tablets), :data:`STAFF_KINDS` what staff
-follow; every payload is converted into a
+host and chief judge follow (the screen's kinds plus their panel's tablets and help calls), :data:`STAFF_KINDS`
+what staff follow; every payload is converted into a
 fixed Struct, so a field a writer adds to a payload (say, a sheet's values) is dropped before it can leak.
 """
 
@@ -131,7 +131,7 @@ class PresenceData(_Data, tag="presence"):
 
 
 class HelpCalled(_Data, tag="help.called"):
-    """A judge pressed "需要帮助" (staff feed only)."""
+    """A judge pressed "需要帮助" (staff feed, and the console of the judge's venue)."""
 
     help_call_id: int
     account_id: int
@@ -140,9 +140,18 @@ class HelpCalled(_Data, tag="help.called"):
     message: str = ""
 
 
+class HelpResolved(_Data, tag="help.resolved"):
+    """Someone at the venue (host, chief judge) or staff marked a help call as handled."""
+
+    help_call_id: int
+    venue_id: int | None = None
+    by: str = ""
+    """Who handled it (display name)."""
+
+
 EventData = (
     VenueCurrent | EntryStatus | TimerState | SheetSubmitted | ResultReleased | ResultCorrected
-    | GradesFinalized | PresenceData | HelpCalled
+    | GradesFinalized | PresenceData | HelpCalled | HelpResolved
 )
 KIND_ALIASES = {"tablet.presence": "presence"}
 
@@ -151,10 +160,11 @@ DISPLAY_KINDS = frozenset({
     "grades.finalized",
 })
 PUBLIC_KINDS = frozenset({"venue.current", "entry.status", "result.released", "result.corrected", "grades.finalized"})
-CONSOLE_KINDS = DISPLAY_KINDS | {"presence"}
+CONSOLE_KINDS = DISPLAY_KINDS | {"presence", "help.called", "help.resolved"}
 """The venue console (``/ws/venue/{id}/console``): the chief judge sees the panel's tablets come and go, including
-a tablet that went silent (announced by the server's sweep, ``judging.sheets.announce_silent``), without polling."""
-STAFF_KINDS = DISPLAY_KINDS | {"presence", "help.called"}
+a tablet that went silent (announced by the server's sweep, ``judging.sheets.announce_silent``), and the panel's
+help calls come and go, without polling."""
+STAFF_KINDS = DISPLAY_KINDS | {"presence", "help.called", "help.resolved"}
 KINDS_BY_AUDIENCE: dict[str, frozenset[str]] = {"display": DISPLAY_KINDS, "console": CONSOLE_KINDS,
                                                  "public": PUBLIC_KINDS, "staff": STAFF_KINDS}
 

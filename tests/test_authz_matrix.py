@@ -128,7 +128,7 @@ class World:
         sheet = await self._onsite_sheet(session, plain, entry_x)
         self.ids = {"contest_id": contest.id, "venue_id": v1, "other_venue_id": v3, "entry_id": entry_x.id,
                     "account_id": spare.id, "sheet_id": int(sheet), "run_id": 999, "rubric_id": 1,
-                    "conflict_id": 999}
+                    "conflict_id": 999, "help_call_id": 999}
 
 
     async def _onsite_sheet(self, session: Any, person_id: int, entry: Entry) -> int:

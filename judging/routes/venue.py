@@ -25,11 +25,13 @@ from judging.venue_control import (
     end_presentation,
     load_venue,
     may_release,
+    open_help_calls,
     panel_marks,
     preview_of,
     put_on_stage,
     release,
     released_results,
+    resolve_help,
     set_attendance,
     timer,
     venue_recusals,
@@ -95,6 +97,24 @@ class Preview(msgspec.Struct):
     outliers: list[Warning]
 
 
+class HelpRow(msgspec.Struct):
+    """A judge's open "需要帮助" call at this venue."""
+
+    id: int
+    account_id: int
+    name: str
+    message: str
+    """What the tablet sent: the code of the entry the judge had open, if any."""
+    created_at: datetime
+
+
+class HelpResolvedOut(msgspec.Struct):
+    id: int
+    venue_id: int
+    resolved_at: datetime
+    resolved_by: int | None
+
+
 class ControlState(msgspec.Struct):
     venue_id: int
     venue_name: str
@@ -108,6 +128,9 @@ class ControlState(msgspec.Struct):
     panel: list[PanelStatus]
     can_release: bool
     preview: Preview | None
+    help: list[HelpRow] = msgspec.field(default_factory=list)
+    """Open help calls of the venue's judges, oldest first (the feed's ``help.called`` and ``help.resolved``
+    add and remove them on the page)."""
     seq: int = 0
     """The event log's head when this was read: it reflects every event up to this seq (the console skips the
     feed's events at or below it instead of re-reading)."""
@@ -180,6 +203,8 @@ async def control_state(request: Request[Any, Any, Any], p: Principal, venue_id:
             submitted.setdefault(entry_id, set()).add(person_id)
         released = await released_results(session, venue.id, {e.id: e.status for e in entries})
         recusals = await venue_recusals(session, venue.id)
+        helps = [HelpRow(id=c.id, account_id=c.account_id, name=name, message=c.message,
+                         created_at=_aware(c.created_at)) for c, name in await open_help_calls(session, venue.id)]
         ranks = competition_ranks(released)
         if focus is None:
             pending = [e for e in entries if e.status in ("scoring", "unofficial")]
@@ -226,7 +251,7 @@ async def control_state(request: Request[Any, Any, Any], p: Principal, venue_id:
             venue_id=venue.id, venue_name=venue.name, contest_id=venue.contest_id,
             contest_name=contest_name or "", server_ms=now_ms(), timer=timer_of(venue),
             current_entry_id=venue.current_entry_id, focus_entry_id=focus, entries=rows, panel=panel,
-            can_release=can_release, preview=pre, seq=int(seq or 0),
+            can_release=can_release, preview=pre, help=helps, seq=int(seq or 0),
         )
 
 
@@ -299,8 +324,22 @@ async def release_api(request: Request[Any, Any, Any], venue_id: FromPath[int], 
                       version=payload["version"], corrected=payload["version"] > 1)
 
 
+@post("/api/venue/{venue_id:int}/help/{help_call_id:int}/resolve",
+      summary="Mark a judge's help call as handled (host, chief judge of the venue, staff)", status_code=200)
+async def resolve_help_api(request: Request[Any, Any, Any], venue_id: FromPath[int],
+                           help_call_id: FromPath[int]) -> HelpResolvedOut:
+    p = _controller(request, venue_id)
+    call = await request.app.state.db.transaction(
+        lambda session: resolve_help(session, p, venue_id, help_call_id, ip=client_ip(request)))
+    after_commit(request.app)
+    assert call.resolved_at is not None
+    return HelpResolvedOut(id=call.id, venue_id=venue_id, resolved_at=_aware(call.resolved_at),
+                           resolved_by=call.resolved_by)
+
+
 router = Router(
     path="/",
-    route_handlers=[control_page, control_api, stage_api, end_api, attendance_api, timer_api, release_api],
+    route_handlers=[control_page, control_api, stage_api, end_api, attendance_api, timer_api, release_api,
+                    resolve_help_api],
     guards=[requires_venue_control], tags=["venue"],
 )

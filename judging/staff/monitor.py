@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from judging.db.models import (
     Account,
     Entry,
-    HelpCall,
     PanelMember,
     Person,
     Presence,
@@ -26,6 +25,7 @@ from judging.db.models import (
 )
 from judging.sheets import PRESENCE_OFFLINE_AFTER
 from judging.staff.conflicts import conflicted_pairs
+from judging.venue_control import open_help_calls
 
 OUTLIER_POINTS = 10.0
 
@@ -64,10 +64,7 @@ async def snapshot(session: AsyncSession, contest_id: int, now: datetime | None 
             online = bool(p.online) and now - seen < PRESENCE_OFFLINE_AFTER
             tablets.append({"account": name_of.get(p.account_id, ""), "device": p.device_id[:8], "online": online,
                             "queued": p.queued, "last_seen": seen.isoformat(), "app_version": p.app_version})
-        helps = (await session.execute(select(HelpCall, Account.display_name)
-                                       .join(Account, Account.id == HelpCall.account_id)
-                                       .where(HelpCall.venue_id == v.id, HelpCall.resolved_at.is_(None))
-                                       .order_by(HelpCall.created_at))).all()
+        helps = await open_help_calls(session, v.id)
         panel = []
         for m, person in members:
             recused = entry is not None and (person.id, entry.id) in conflicted

@@ -297,3 +297,48 @@ def test_monitor_reports_a_lost_connection_and_catches_up(live_server: LiveServe
     host = _off(helpers.bearer, s, v.host)
     entry = v.entries[3]
     _stage_shows_on_monitor(w, live_server, host, v.venue_id, entry)
+
+
+def test_a_help_call_shows_on_the_console_and_the_monitor_until_handled(live_server: LiveServer, slow_polls: Any,
+                                                                         browser: Any) -> None:
+    """A judge presses "需要帮助": the venue's console and the staff monitor show it from their feeds (no read on
+    the console); the chief judge marks it handled on the console and it goes from both pages."""
+    s = _settings(live_server)
+    v = _off(helpers.venue_info, s)
+    console = Watched(slow_polls.new_page())
+    console.page.goto(live_server.login_link(v.chief))
+    console.page.goto(f"{live_server.url}/venue/{v.venue_id}")
+    console.page.wait_for_selector("[data-control] [data-conn=live]:has-text('更新于')", timeout=10000)
+    assert console.page.locator("[data-help-card]").is_hidden()
+    staff_ctx = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    try:
+        staff_ctx.add_init_script(SLOW_POLLS)
+        _staff_context(live_server, staff_ctx)
+        monitor = _open_monitor(live_server, staff_ctx, v.contest_id)
+        reads: list[str] = []
+        console.page.on("request", lambda req: reads.append(req.url) if "/control" in req.url else None)
+
+        judge = _off(helpers.bearer, s, v.judge)
+        r = httpx.post(live_server.local_url + "/api/judge/help", headers=judge, timeout=10,
+                       json={"message": "2024-001", "device_id": "pad-7"})
+        assert r.status_code == 201, r.text
+        call = r.json()["help_call_id"]
+        line = f"[data-help] li[data-help-call='{call}']"
+        assert console.shows_within("sel => document.querySelector(sel)", line) < FAST_MS / 1000
+        assert console.page.locator("[data-help-card]").is_visible()
+        assert "2024-001" in console.page.locator(line).inner_text()
+        assert console.page.locator(f"{line} button").inner_text() == "已处理"
+        assert reads == [], reads  # applied from the feed
+        on_monitor = f"{_card('V1')} [data-help-call='{call}']"
+        assert monitor.shows_within("sel => document.querySelector(sel)", on_monitor) < FAST_MS / 1000
+        screenshot(console.page, "control-help-call")
+
+        console.page.click(f"{line} button")
+        console.shows_within("sel => !document.querySelector(sel)", line)
+        assert console.page.locator("[data-help-card]").is_hidden()
+        assert monitor.shows_within("sel => !document.querySelector(sel)", on_monitor) < FAST_MS / 1000
+        host = _off(helpers.bearer, s, v.host)
+        assert _api(live_server, host, "GET", f"/api/venue/{v.venue_id}/control")["help"] == []
+        assert console.page.locator("[data-error]").is_hidden()
+    finally:
+        staff_ctx.close()

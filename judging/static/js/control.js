@@ -69,12 +69,16 @@ async function load() {
 // - a tablet's presence (online, offline or gone silent, its queued sheets) changes its judge's line;
 // - an entry put on stage (presenting, then venue.current) moves the focus to it when nothing is being scored: its
 //   panel is the venue's panel with that entry's recusals (from the state) and no sheet yet.
+// - a judge's help call (help.called) adds a line to "Judges asking for help"; once handled here or elsewhere
+//   (help.resolved) the line goes.
 // The chief judge's outlier warnings may thus be a few sheets old: they are re-read before a release is
 // confirmed, and every 60 s.
 function applyLocally(ev) {
   if (!control) return false;
   if (ev.kind === "presence") return presence(ev);
   if (ev.kind === "venue.current") return staged(ev.entry_id);
+  if (ev.kind === "help.called") return helpCalled(ev);
+  if (ev.kind === "help.resolved") return helpResolved(ev.help_call_id);
   const entry = control.entries.find((e) => e.id === ev.entry_id);
   if (!entry) return false;
   if (ev.kind === "entry.status" && ev.status === "presenting" && ["scheduled", "absent"].includes(entry.status)) {
@@ -117,6 +121,22 @@ function presence(ev) {
   judge.devices = devices;
   judge.online = devices.some((d) => d.online);
   judge.queued = devices.reduce((n, d) => n + d.queued, 0);
+  render();
+  return true;
+}
+
+// A judge's help call: shown until someone marks it handled (the feed sends it to this venue's console only).
+function helpCalled(ev) {
+  if (!control.help.some((h) => h.id === ev.help_call_id)) {
+    control.help.push({id: ev.help_call_id, account_id: ev.account_id, name: ev.name, message: ev.message,
+                       created_at: new Date().toISOString()});
+  }
+  render();
+  return true;
+}
+
+function helpResolved(id) {
+  control.help = control.help.filter((h) => h.id !== id);
   render();
   return true;
 }
@@ -200,6 +220,12 @@ function render() {
       `${j.recused ? ` <span class="badge">${esc(t("Recused"))}</span>` : ""}` +
       ` <span class="muted">${esc(tablet)}${j.queued ? ` · ${esc(t("{n} queued").replace("{n}", j.queued))}` : ""}</span></li>`;
   }).join("");
+  const help = c.help || [];
+  root.querySelector("[data-help-card]").hidden = !help.length;
+  root.querySelector("[data-help]").innerHTML = help.map((h) =>
+    `<li data-help-call="${h.id}"><b>${esc(h.name)}</b> <span class="muted">${esc(h.message)}` +
+    ` · ${esc(new Date(h.created_at).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"}))}</span>` +
+    `<button type="button" data-act="help-done" data-id="${h.id}">${esc(t("Handled"))}</button></li>`).join("");
   const pv = c.preview;
   root.querySelector("[data-preview]").innerHTML = !pv ? "" : pv.outliers.length
     ? `<div class="warnings"><b>${esc(t("Check before releasing"))}</b><ul>${pv.outliers.map((o) =>
@@ -226,6 +252,9 @@ root.addEventListener("click", async (ev) => {
     const reason = status === "withdrawn" ? prompt(t("Reason for the withdrawal")) : "";
     if (reason === null) return;
     data = await call("POST", `/api/venue/${venueId}/entries/${id}/attendance`, {status, reason});
+  } else if (btn.dataset.act === "help-done") {
+    // the help.resolved event on the feed removes the line on every console and staff monitor; this one at once
+    if (await call("POST", `/api/venue/${venueId}/help/${id}/resolve`)) { helpResolved(Number(id)); return; }
   } else if (btn.dataset.act === "focus") {
     focus = Number(id);
   } else if (btn.dataset.act === "release" || btn.dataset.act === "correct") {

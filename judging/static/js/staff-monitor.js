@@ -1,7 +1,7 @@
 // Monitoring page: every venue at once. The cards render from the JSON snapshot, re-read whenever the staff
 // feed (/ws/staff/<contest>) reports a change (stage, timer, sheets, results, tablet presence including a tablet
-// gone silent, help calls), plus a slow poll as a safety net and while the feed is down. Timers tick locally
-// between reads.
+// gone silent, help calls made and handled), plus a slow poll as a safety net and while the feed is down. Timers
+// tick locally between reads. A help call's "Handled" button marks it handled for everyone.
 import {esc, liveRefresh, statusText, t as T, timeoutSignal} from "./feed.js";
 
 const root = document.getElementById("monitor");
@@ -29,7 +29,8 @@ function card(v) {
   const judges = v.panel.map((p) => `<li class="${p.submitted ? "done" : ""}${p.recused ? " recused" : ""}">${p.chief ? "★ " : ""}${esc(p.name)}</li>`).join("");
   const offline = v.tablets.filter((t) => !t.online);
   const tablets = offline.length ? `<p class="offline">${esc(T("Offline"))}: ${offline.map((t) => `${esc(t.account)} (${t.queued})`).join("、")}</p>` : "";
-  const help = v.help.map((h) => `<p class="alert">🆘 ${esc(h.who)}: ${esc(h.message)}</p>`).join("");
+  const help = v.help.map((h) => `<p class="alert" data-help-call="${h.id}">🆘 ${esc(h.who)}: ${esc(h.message)} ` +
+    `<button type="button" data-help-done="${h.id}" data-venue-id="${v.id}">${esc(T("Handled"))}</button></p>`).join("");
   const alerts = v.alerts.map((a) => `<p class="alert">⚠ ${esc(a.name)} ${a.score} (${esc(T("panel median"))} ${a.median})</p>`).join("");
   return `<article class="card venue" data-venue="${esc(v.code)}"><h2>${esc(v.name)}</h2>
     <p class="now">${now}</p>
@@ -60,6 +61,19 @@ function tick() {
   }
 }
 
+// "Handled" on a help call: the feed's help.resolved then reaches every monitor and the venue's consoles.
+async function resolveHelp(btn) {
+  btn.disabled = true;
+  try {
+    const res = await fetch(`/api/venue/${btn.dataset.venueId}/help/${btn.dataset.helpDone}/resolve`, {
+      method: "POST", headers: {Accept: "application/json"}, credentials: "same-origin", signal: timeoutSignal(15000)});
+    if (!res.ok) throw new Error(String(res.status));
+    btn.closest("[data-help-call]").remove();
+  } catch {
+    btn.disabled = false;
+  }
+}
+
 if (root) {
   // a safety net only: a tablet going silent (offline after 60 s) is announced on the feed too
   const live = liveRefresh(`/ws/staff/${root.dataset.contest}`, load, {
@@ -67,5 +81,9 @@ if (root) {
     onStatus: (s) => { line.dataset.conn = s.conn; line.textContent = statusText(s); },
   });
   window.__podiumFeed = live.feed;
+  root.addEventListener("click", (ev) => {
+    const btn = ev.target.closest("[data-help-done]");
+    if (btn) resolveHelp(btn);
+  });
   setInterval(tick, 1000);
 }
