@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, bindparam, exists, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from judging.audit import record
@@ -171,36 +171,66 @@ async def set_attendance(session: AsyncSession, who: Principal, venue_id: int, e
     return entry
 
 
+class HelpResolvedOut(msgspec.Struct):
+    id: int
+    venue_id: int | None
+    resolved_at: datetime
+    resolved_by: int | None
+
+
+def _open_calls() -> Any:
+    return (select(HelpCall, Account.display_name).join(Account, Account.id == HelpCall.account_id)
+            .where(HelpCall.resolved_at.is_(None)).order_by(HelpCall.created_at, HelpCall.id))
+
+
 async def open_help_calls(session: AsyncSession, venue_id: int) -> list[tuple[HelpCall, str]]:
     """The venue's help calls nobody has marked handled yet, oldest first, with the caller's display name."""
+    return [(c, name) for c, name in (await session.execute(_open_calls().where(HelpCall.venue_id == venue_id))).all()]
+
+
+async def open_calls_without_venue(session: AsyncSession, contest_id: int) -> list[tuple[HelpCall, str]]:
+    """Open help calls of the contest's people who sit on no panel (initial-review experts): staff only see
+    these, on the monitor."""
     return [(c, name) for c, name in (await session.execute(
-        select(HelpCall, Account.display_name).join(Account, Account.id == HelpCall.account_id)
-        .where(HelpCall.venue_id == venue_id, HelpCall.resolved_at.is_(None))
-        .order_by(HelpCall.created_at, HelpCall.id))).all()]
+        _open_calls().join(Person, Person.id == Account.person_id)
+        .where(HelpCall.venue_id.is_(None), Person.contest_id == contest_id))).all()]
 
 
-async def resolve_help(session: AsyncSession, who: Principal, venue_id: int, help_call_id: int, *,
-                       ip: str = "") -> HelpCall:
-    """Mark a judge's help call of this venue as handled (the host, the chief judge, staff: the route checks).
+async def _locked_call(session: AsyncSession, help_call_id: int) -> tuple[HelpCall, int | None] | None:
+    """A help call (locked) and its contest: its venue's, else its caller's."""
+    row = (await session.execute(
+        select(HelpCall, func.coalesce(Venue.contest_id, Person.contest_id))
+        .join(Account, Account.id == HelpCall.account_id)
+        .outerjoin(Venue, Venue.id == HelpCall.venue_id).outerjoin(Person, Person.id == Account.person_id)
+        .where(HelpCall.id == help_call_id).with_for_update(of=HelpCall, key_share=True))).first()
+    return (row[0], row[1]) if row is not None else None
 
-    Once only: a call already handled (two people at the venue pressed the button) is returned as it is, with no
-    second event or audit row."""
-    venue = await load_venue(session, venue_id)
-    call = (await session.execute(select(HelpCall).where(HelpCall.id == help_call_id)
-                                  .with_for_update(key_share=True))).scalar_one_or_none()
-    if call is None or call.venue_id != venue.id:
-        raise PodiumError(f"There is no help call {help_call_id} in {venue.name}.", code="not_found",
-                          status_code=404)
-    if call.resolved_at is not None:
-        return call
-    call.resolved_at = _now()
-    call.resolved_by = who.account_id
-    await append_event(session, "help.resolved", {"help_call_id": call.id, "venue_id": venue.id,
-                                                  "by": who.display_name},
-                       contest_id=venue.contest_id, venue_id=venue.id)
-    record(session, who, "help.resolve", contest_id=venue.contest_id, target=f"help_call:{call.id}",
-           ip=ip, venue_id=venue.id, caller=call.account_id)
-    return call
+
+async def resolve_help(session: AsyncSession, who: Principal, help_call_id: int, *, venue_id: int | None = None,
+                       contest_id: int | None = None, ip: str = "") -> HelpResolvedOut:
+    """Mark a help call handled: one of ``venue_id`` (the venue console's route: host, chief judge, staff) or of
+    ``contest_id`` (the staff monitor's: any call of the contest, those of people on no panel included). The routes
+    check who may; a call elsewhere is "not found".
+
+    Once only: a call already handled (two people pressed the button) is returned as it is, with no second event or
+    audit row."""
+    where = await load_venue(session, venue_id) if venue_id is not None else None
+    found = await _locked_call(session, help_call_id)
+    call, call_contest = found if found is not None else (None, None)
+    if call is None or (where is not None and call.venue_id != where.id) or (
+            contest_id is not None and call_contest != contest_id):
+        place = where.name if where is not None else f"contest {contest_id}"
+        raise PodiumError(f"There is no help call {help_call_id} in {place}.", code="not_found", status_code=404)
+    if call.resolved_at is None:
+        call.resolved_at = _now()
+        call.resolved_by = who.account_id
+        await append_event(session, "help.resolved", {"help_call_id": call.id, "venue_id": call.venue_id,
+                                                      "by": who.display_name},
+                           contest_id=call_contest, venue_id=call.venue_id)
+        record(session, who, "help.resolve", contest_id=call_contest, target=f"help_call:{call.id}",
+               ip=ip, venue_id=call.venue_id, caller=call.account_id)
+    return HelpResolvedOut(id=call.id, venue_id=call.venue_id, resolved_at=_aware(call.resolved_at),
+                           resolved_by=call.resolved_by)
 
 
 def _elapsed_since(started: datetime) -> int:

@@ -22,6 +22,7 @@ from judging.events import after_commit
 from judging.feed import HEAD_SEQ, head_seq, timer_of
 from judging.sheets import PRESENCE_OFFLINE_AFTER
 from judging.venue_control import (
+    HelpResolvedOut,
     end_presentation,
     load_venue,
     may_release,
@@ -106,13 +107,6 @@ class HelpRow(msgspec.Struct):
     message: str
     """What the tablet sent: the code of the entry the judge had open, if any."""
     created_at: datetime
-
-
-class HelpResolvedOut(msgspec.Struct):
-    id: int
-    venue_id: int
-    resolved_at: datetime
-    resolved_by: int | None
 
 
 class ControlState(msgspec.Struct):
@@ -329,12 +323,10 @@ async def release_api(request: Request[Any, Any, Any], venue_id: FromPath[int], 
 async def resolve_help_api(request: Request[Any, Any, Any], venue_id: FromPath[int],
                            help_call_id: FromPath[int]) -> HelpResolvedOut:
     p = _controller(request, venue_id)
-    call = await request.app.state.db.transaction(
-        lambda session: resolve_help(session, p, venue_id, help_call_id, ip=client_ip(request)))
+    out = await request.app.state.db.transaction(
+        lambda session: resolve_help(session, p, help_call_id, venue_id=venue_id, ip=client_ip(request)))
     after_commit(request.app)
-    assert call.resolved_at is not None
-    return HelpResolvedOut(id=call.id, venue_id=venue_id, resolved_at=_aware(call.resolved_at),
-                           resolved_by=call.resolved_by)
+    return out
 
 
 router = Router(

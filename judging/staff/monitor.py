@@ -1,6 +1,7 @@
 """Monitoring snapshot of every venue, read from the database (the page refreshes it every few seconds):
 now presenting, timer, panel progress (from SheetVersion rows), tablets online/offline with queued sheets
-(Presence), open help calls (HelpCall) and outlier alerts on the entry now presenting."""
+(Presence), open help calls (HelpCall; those of people on no panel apart) and outlier alerts on the entry now
+presenting."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from judging.db.models import (
 )
 from judging.sheets import PRESENCE_OFFLINE_AFTER
 from judging.staff.conflicts import conflicted_pairs
-from judging.venue_control import open_help_calls
+from judging.venue_control import open_calls_without_venue, open_help_calls
 
 OUTLIER_POINTS = 10.0
 
@@ -92,8 +93,13 @@ async def snapshot(session: AsyncSession, contest_id: int, now: datetime | None 
             "expected": sum(1 for p in panel if not p["recused"]),
             "tablets": tablets, "online": sum(1 for t in tablets if t["online"]),
             "queued": sum(t["queued"] for t in tablets),
-            "help": [{"id": h.id, "who": name, "message": h.message, "at": h.created_at.isoformat()}
-                     for h, name in helps],
+            "help": _help_rows(helps),
             "alerts": alerts,
         })
-    return {"at": now.isoformat(), "venues": out}
+    # Calls of people on no panel (initial-review experts at their desks): nobody but staff can see these.
+    others = await open_calls_without_venue(session, contest_id)
+    return {"at": now.isoformat(), "venues": out, "help": _help_rows(others)}
+
+
+def _help_rows(calls: list[tuple[Any, str]]) -> list[dict[str, Any]]:
+    return [{"id": h.id, "who": name, "message": h.message, "at": h.created_at.isoformat()} for h, name in calls]

@@ -37,8 +37,10 @@ from judging.db.models import (
     Venue,
 )
 from judging.errors import PodiumError
+from judging.events import after_commit
 from judging.i18n import Translator
 from judging.staff import assignment, charts, conflicts, exports, grading, importing, monitor, qr, setup
+from judging.venue_control import HelpResolvedOut, resolve_help
 from judging.web import client_ip, principal_of, render, translator_for
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -679,6 +681,18 @@ async def monitor_api(request: Request[Any, Any, Any], contest_id: FromPath[int]
         return await monitor.snapshot(session, contest_id)
 
 
+@post("/api/staff/contests/{contest_id:int}/help/{help_call_id:int}/resolve",
+      summary="Mark a help call handled (any of the contest's, including those of people on no panel)",
+      tags=["staff"], status_code=200)
+async def resolve_help_api(request: Request[Any, Any, Any], contest_id: FromPath[int],
+                           help_call_id: FromPath[int]) -> HelpResolvedOut:
+    who = _me(request)
+    out = await request.app.state.db.transaction(
+        lambda session: resolve_help(session, who, help_call_id, contest_id=contest_id, ip=client_ip(request)))
+    after_commit(request.app)
+    return out
+
+
 # ============================================================================================ grading
 async def _outdate(request: Request[Any, Any, Any], contest_id: int) -> None:
     """Mark final runs whose inputs changed as outdated (audited), before showing or exporting them."""
@@ -932,8 +946,8 @@ HANDLERS = [
     setup_topic_type, setup_rubric, import_api, import_page, import_upload, import_commit, import_errors,
     import_template, assign_page, assign_random, assign_entry, assign_panel, assign_reviewers, connectivity_api,
     conflicts_page, conflicts_auto, conflicts_add, conflicts_delete, qr_page, qr_sheet, monitor_page, monitor_api,
-    grading_page, preview_api, preview_page, run_page, finalize_page, finalize_api, verify_api, run_api,
-    verify_page, export_run,
+    resolve_help_api, grading_page, preview_api, preview_page, run_page, finalize_page, finalize_api, verify_api,
+    run_api, verify_page, export_run,
 ]
 
 __all__ = ["HANDLERS"]

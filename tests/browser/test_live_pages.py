@@ -340,5 +340,17 @@ def test_a_help_call_shows_on_the_console_and_the_monitor_until_handled(live_ser
         host = _off(helpers.bearer, s, v.host)
         assert _api(live_server, host, "GET", f"/api/venue/{v.venue_id}/control")["help"] == []
         assert console.page.locator("[data-error]").is_hidden()
+
+        # An initial-review expert (on no panel) calls: only the monitor shows it, apart; staff handle it there.
+        reviewer = _off(helpers.bearer, s, _off(helpers.reviewer_account, s))
+        r = httpx.post(live_server.local_url + "/api/judge/help", headers=reviewer, timeout=10, json={"message": ""})
+        assert r.status_code == 201 and r.json()["venue_id"] is None, r.text
+        apart = f"[data-help-others] [data-help-call='{r.json()['help_call_id']}']"
+        assert monitor.shows_within("sel => document.querySelector(sel)", apart) < FAST_MS / 1000
+        assert "初审专家" in monitor.page.locator("[data-help-others] h2").inner_text()
+        monitor.page.click(f"{apart} button")
+        monitor.shows_within("() => !document.querySelector('[data-help-others]')")
+        monitor.page.wait_for_timeout(600)  # the feed's help.resolved and the re-read: still gone
+        assert monitor.page.locator("[data-help-others]").count() == 0
     finally:
         staff_ctx.close()

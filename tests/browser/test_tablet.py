@@ -233,6 +233,9 @@ def test_conflicted_entry_cannot_be_opened(live_server: LiveServer, context: Any
         "client_submission_id": secrets.token_hex(16), "entry_id": entries[0], "values": {}})
     assert status == 403 and refused["error"]["code"] == "conflicted"
     assert _versions(live_server, person) == {}
+    # 需要帮助 on a panel: the venue's chief judge and staff are told.
+    page.click("#help-btn")
+    page.wait_for_function("() => document.querySelector('#toast')?.textContent.includes('已通知评审组长和工作人员')")
 
 
 def test_english_page_scores_and_submits(live_server: LiveServer, context: Any) -> None:
@@ -289,6 +292,9 @@ def test_reviewer_mode_with_report_link(live_server: LiveServer, context: Any) -
     _submit_open_sheet(page)
     _wait_status(page, entry, "submitted", stage="initial")
     assert _versions(live_server, person, "initial")[entry] == [1]
+    # 需要帮助 on no panel: only the staff see it (the staff monitor), and the toast says so.
+    page.click("#help-btn")
+    page.wait_for_function("() => document.querySelector('#toast')?.textContent.includes('已通知工作人员')")
 
 
 def test_tablet_follows_the_host_on_the_venue_feed(live_server: LiveServer, context: Any) -> None:

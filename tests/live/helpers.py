@@ -133,3 +133,15 @@ def wait_for(pred: Any, timeout: float = 5.0) -> None:
             return
         time.sleep(0.02)
     raise AssertionError("condition not reached in time")
+
+
+def reviewer_account(settings: Settings) -> int:
+    """An initial-review expert of the demo who sits on no panel (a help call of theirs has no venue)."""
+
+    async def go(session: Any) -> int:
+        return int((await session.execute(
+            select(RoleGrant.account_id).join(Account, Account.id == RoleGrant.account_id)
+            .where(RoleGrant.role == "reviewer", Account.person_id.not_in(select(PanelMember.person_id)))
+            .order_by(RoleGrant.account_id).limit(1))).scalar_one())
+
+    return run_db(settings, go)  # type: ignore[no-any-return]

@@ -14,7 +14,7 @@ from live.protocol import Event as EventMsg
 from live.protocol import HelpCalled, HelpResolved, StaffState, Synced, parse_data
 from tests.conftest import run_db
 from tests.helpers import make_staff
-from tests.live.helpers import bearer, receive_until, venue_info
+from tests.live.helpers import bearer, receive_until, reviewer_account, venue_info
 
 
 def _help(kind: type) -> Any:
@@ -111,3 +111,42 @@ def test_the_staff_projection_drops_a_handled_call() -> None:
         assert data is not None
         apply_staff(state, data)
     assert list(state.help_calls) == [6]
+
+
+def test_a_call_from_someone_on_no_panel_reaches_the_staff_monitor(settings: Any, demo: int, client: Any) -> None:
+    """An initial-review expert has no venue, so no console: the staff monitor lists the call apart, and staff mark
+    it handled through the contest's route (which handles a venue's calls too)."""
+    v = venue_info(settings)
+    reviewer = reviewer_account(settings)
+    staff = bearer(settings, make_staff(settings, "lin", "staff"))
+    with client.websocket_connect(f"/ws/staff/{v.contest_id}", headers=staff) as monitor:
+        receive_until(monitor, lambda m: isinstance(m, Synced))
+        r = client.post("/api/judge/help", json={"message": "报告打不开", "device_id": "pc-1"},
+                        headers=bearer(settings, reviewer))
+        assert r.status_code == 201, r.text
+        assert r.json()["venue_id"] is None
+        call_id = r.json()["help_call_id"]
+        called = receive_until(monitor, _help(HelpCalled))[-1].data
+        assert (called.help_call_id, called.venue_id) == (call_id, None)
+        mon = client.get(f"/api/staff/contests/{v.contest_id}/monitor", headers=staff).json()
+        assert [(h["id"], h["message"]) for h in mon["help"]] == [(call_id, "报告打不开")]
+        assert all(m["help"] == [] for m in mon["venues"])
+
+        r = client.post(f"/api/staff/contests/{v.contest_id}/help/{call_id}/resolve", headers=staff)
+        assert r.status_code == 200, r.text
+        assert (r.json()["id"], r.json()["venue_id"]) == (call_id, None)
+        resolved = receive_until(monitor, _help(HelpResolved))[-1].data
+        assert (resolved.help_call_id, resolved.venue_id) == (call_id, None)
+    assert client.get(f"/api/staff/contests/{v.contest_id}/monitor", headers=staff).json()["help"] == []
+    audit = _rows(settings, AuditLog, AuditLog.action == "help.resolve")
+    assert [(a.contest_id, a.target) for a in audit] == [(v.contest_id, f"help_call:{call_id}")]
+
+    # The contest's route handles a venue's call too (the monitor's button), and refuses another contest's.
+    r = client.post("/api/judge/help", json={"message": ""}, headers=bearer(settings, v.judge))
+    venue_call = r.json()["help_call_id"]
+    wrong = client.post(f"/api/staff/contests/{v.contest_id + 1}/help/{venue_call}/resolve", headers=staff)
+    assert wrong.status_code == 404 and wrong.json()["error"]["code"] == "not_found"
+    assert client.get(f"/api/venue/{v.venue_id}/control", headers=bearer(settings, v.host)).json()["help"]
+    r = client.post(f"/api/staff/contests/{v.contest_id}/help/{venue_call}/resolve", headers=staff)
+    assert r.status_code == 200 and r.json()["venue_id"] == v.venue_id
+    assert client.get(f"/api/venue/{v.venue_id}/control", headers=bearer(settings, v.host)).json()["help"] == []

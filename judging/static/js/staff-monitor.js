@@ -22,6 +22,17 @@ function timerHTML(timer) {
   return `${mmss(elapsedOf(timer))} <small class="muted">/ ${mmss(timer.limit_ms)}${timer.running ? " ▶" : ""}</small>`;
 }
 
+function helpLine(h) {
+  return `<p class="alert" data-help-call="${h.id}">🆘 ${esc(h.who)}: ${esc(h.message)} ` +
+    `<button type="button" data-help-done="${h.id}">${esc(T("Handled"))}</button></p>`;
+}
+
+// Help calls of people on no panel (initial-review experts): only staff see them, here.
+function othersCard(help) {
+  return help.length ? `<article class="card venue help-others" data-help-others>` +
+    `<h2>${esc(T("Help calls from people on no panel"))}</h2>${help.map(helpLine).join("")}</article>` : "";
+}
+
 function card(v) {
   const now = v.entry ? `<b>${esc(v.entry.code)}</b> ${esc(v.entry.title)} <span class="muted">${esc(v.entry.team)}</span>`
     : `<span class="muted">${esc(T("Nobody presenting"))}</span>`;
@@ -29,8 +40,7 @@ function card(v) {
   const judges = v.panel.map((p) => `<li class="${p.submitted ? "done" : ""}${p.recused ? " recused" : ""}">${p.chief ? "★ " : ""}${esc(p.name)}</li>`).join("");
   const offline = v.tablets.filter((t) => !t.online);
   const tablets = offline.length ? `<p class="offline">${esc(T("Offline"))}: ${offline.map((t) => `${esc(t.account)} (${t.queued})`).join("、")}</p>` : "";
-  const help = v.help.map((h) => `<p class="alert" data-help-call="${h.id}">🆘 ${esc(h.who)}: ${esc(h.message)} ` +
-    `<button type="button" data-help-done="${h.id}" data-venue-id="${v.id}">${esc(T("Handled"))}</button></p>`).join("");
+  const help = v.help.map(helpLine).join("");
   const alerts = v.alerts.map((a) => `<p class="alert">⚠ ${esc(a.name)} ${a.score} (${esc(T("panel median"))} ${a.median})</p>`).join("");
   return `<article class="card venue" data-venue="${esc(v.code)}"><h2>${esc(v.name)}</h2>
     <p class="now">${now}</p>
@@ -48,7 +58,7 @@ async function load() {
   const data = await res.json();
   readAt = Date.now();
   venues = data.venues;
-  root.innerHTML = venues.map(card).join("");
+  root.innerHTML = othersCard(data.help || []) + venues.map(card).join("");
 }
 
 function tick() {
@@ -65,10 +75,12 @@ function tick() {
 async function resolveHelp(btn) {
   btn.disabled = true;
   try {
-    const res = await fetch(`/api/venue/${btn.dataset.venueId}/help/${btn.dataset.helpDone}/resolve`, {
+    const res = await fetch(`/api/staff/contests/${root.dataset.contest}/help/${btn.dataset.helpDone}/resolve`, {
       method: "POST", headers: {Accept: "application/json"}, credentials: "same-origin", signal: timeoutSignal(15000)});
     if (!res.ok) throw new Error(String(res.status));
+    const others = btn.closest("[data-help-others]");
     btn.closest("[data-help-call]").remove();
+    if (others && !others.querySelector("[data-help-call]")) others.remove();
   } catch {
     btn.disabled = false;
   }

@@ -555,7 +555,10 @@ async function callHelp() {
       body: JSON.stringify({ message: openKey ? (entryByKey(openKey) || {}).code || "" : "", device_id: deviceId }),
     });
     if (!res.ok) throw new Error(String(res.status));
-    toast(t("The chief judge and staff have been called. Someone is coming."), "ok");
+    const call = await res.json();
+    // on no panel (an initial-review expert): only the staff see the call
+    toast(t(call.venue_id == null ? "The staff have been called. Someone will contact you."
+      : "The chief judge and staff have been called. Someone is coming."), "ok");
   } catch {
     toast(t("Could not reach the server: please raise your hand to call the staff."), "warn");
   } finally {
