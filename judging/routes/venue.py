@@ -14,10 +14,21 @@ from litestar import Request, Router, get, post
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Template
-from sqlalchemy import and_, select
+from sqlalchemy import and_, exists, select
 
 from judging.auth import Principal, may_control_venue, requires_venue_control
-from judging.db.models import Account, Contest, Entry, Presence, ScoreSheet, SheetVersion, Stage, TopicType, Venue
+from judging.db.models import (
+    Account,
+    Contest,
+    Entry,
+    HelpCall,
+    Presence,
+    ScoreSheet,
+    SheetVersion,
+    Stage,
+    TopicType,
+    Venue,
+)
 from judging.events import after_commit
 from judging.feed import HEAD_SEQ, head_seq, timer_of
 from judging.sheets import PRESENCE_OFFLINE_AFTER
@@ -158,6 +169,10 @@ class ReleaseOut(msgspec.Struct):
     corrected: bool
 
 
+HELP_OPEN = exists().where(HelpCall.venue_id == Venue.id, HelpCall.resolved_at.is_(None)).label("help_open")
+"""Whether the venue (of the enclosing statement) has a help call nobody has handled yet."""
+
+
 def _controller(request: Request[Any, Any, Any], venue_id: int) -> Principal:
     p = principal_of(request)
     if not may_control_venue(p, venue_id):
@@ -175,15 +190,17 @@ async def control_state(request: Request[Any, Any, Any], p: Principal, venue_id:
         # One statement per part: the console re-reads this after every action and on every feed event.
         # The event log's head in the same statement (one snapshot): every event up to it is committed, so what
         # the statements below read reflects at least those events.
-        found = (await session.execute(select(Venue, Contest.name, HEAD_SEQ.scalar_subquery())
+        # Whether the venue has an open help call, too: the list is read only then (rarely).
+        found = (await session.execute(select(Venue, Contest.name, HEAD_SEQ.scalar_subquery(), HELP_OPEN)
                                        .outerjoin(Contest, Contest.id == Venue.contest_id)
                                        .where(Venue.id == venue_id))).first()
         if found is None:  # no such venue: load_venue raises its 404 (unless the venue appeared meanwhile)
             venue = await load_venue(session, venue_id)
             contest_name = await session.scalar(select(Contest.name).where(Contest.id == venue.contest_id))
             seq = await head_seq(session)
+            calling = True
         else:
-            venue, contest_name, seq = found
+            venue, contest_name, seq, calling = found
         listed = (await session.execute(
             select(Entry, TopicType.key).outerjoin(TopicType, TopicType.id == Entry.topic_type_id)
             .where(Entry.venue_id == venue.id).order_by(Entry.running_order, Entry.id))).all()
@@ -198,7 +215,8 @@ async def control_state(request: Request[Any, Any, Any], p: Principal, venue_id:
         released = await released_results(session, venue.id, {e.id: e.status for e in entries})
         recusals = await venue_recusals(session, venue.id)
         helps = [HelpRow(id=c.id, account_id=c.account_id, name=name, message=c.message,
-                         created_at=_aware(c.created_at)) for c, name in await open_help_calls(session, venue.id)]
+                         created_at=_aware(c.created_at))
+                 for c, name in (await open_help_calls(session, venue.id) if calling else [])]
         ranks = competition_ranks(released)
         if focus is None:
             pending = [e for e in entries if e.status in ("scoring", "unofficial")]
