@@ -25,9 +25,10 @@ Every feed socket of the generator is a bare asyncio protocol (hand-written hand
 server's unmasked frames, masked client frames, pong to pings, close to close, the feed's client ping every
 20 s), as in bench/live_fanout.py: a websocket client library per socket cost the generator a whole core at
 2,000 sockets (pure-Python frame parsing), so the day measured its own client. A frame costs a header parse and
-a ``bytes.find``; only ``result.released`` events are decoded. With ``--board-process`` the public board's sockets
-run in a process of their own (``BoardProcess``): a release reaches all of them at once, and reading that burst
-delays the tablets' and hosts' own timers and responses in a shared process (included in their latencies).
+a ``bytes.find``; only ``result.released`` events are decoded. With ``--board-process`` (the national profile's
+default) the public board's sockets run in a process of their own (``BoardProcess``): a release reaches all of
+them at once, and reading that burst delays the tablets' and hosts' own timers and responses in a shared process
+(included in their latencies).
 
 Printed: submit latency p50/p99/max (every ``POST /api/judge/sheets``), release->screen latency p50/p99/max over
 every viewer and release (clock starts just before the chief's release request, stops when a viewer's socket
@@ -90,12 +91,17 @@ from bench.live_fanout import client_frame, free_port, pin, run_bare  # noqa: E4
 
 PROFILES: dict[str, dict[str, Any]] = {
     "quick": {"venues": 4, "judges": 5, "viewers": 100, "entries": 3, "backend": "sqlite", "workers": 1,
-              "presentation_s": 1.0, "scoring_s": 2.0, "stagger_s": 2.0},
+              "presentation_s": 1.0, "scoring_s": 2.0, "stagger_s": 2.0, "board_process": False},
     "provincial": {"venues": 40, "judges": 7, "viewers": 2000, "entries": 4, "backend": "sqlite", "workers": 1,
-                   "presentation_s": 2.0, "scoring_s": 4.0, "stagger_s": 8.0},
+                   "presentation_s": 2.0, "scoring_s": 4.0, "stagger_s": 8.0, "board_process": False},
     "national": {"venues": 100, "judges": 9, "viewers": 5000, "entries": 3, "backend": "pg", "workers": 2,
-                 "presentation_s": 2.0, "scoring_s": 5.0, "stagger_s": 10.0},
+                 "presentation_s": 2.0, "scoring_s": 5.0, "stagger_s": 10.0, "board_process": True},
 }
+"""``board_process``: the public board's viewers in a process of their own (``--board-process`` /
+``--no-board-process`` override it). On for the national day since the eleventh stop: its generator is not pinned,
+and in one process the bursts of reading 4,000 board sockets per release put 57–92 ms (p99) of the generator's own
+loop lag into every tablet's and host's measured latency; a separate process keeps that lag at ~4 ms. Off for the
+provincial day, whose generator is pinned to one core: two processes there share it (seventh stop)."""
 REPLAY_SHARE = 0.10
 """Share of first submissions sent twice with the same id (a lost acknowledgement)."""
 EDIT_SHARE = 0.15
@@ -1266,7 +1272,8 @@ def day_profile(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     for key in ("presentation_s", "scoring_s", "stagger_s"):
         prof[key] *= args.tempo
     prof["compression"] = round(REAL_CYCLE_S / (prof["presentation_s"] + prof["scoring_s"]))
-    prof["board_process"] = args.board_process
+    if args.board_process is not None:
+        prof["board_process"] = args.board_process
     prof["loop"] = args.loop
     prof["consoles"] = args.consoles
     prof["console_rereads_all"] = args.console_rereads_all
@@ -1435,9 +1442,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "their real intervals")
     parser.add_argument("--backend", choices=["sqlite", "pg"], help="override the profile's database")
     parser.add_argument("--workers", type=int, help="override the profile's server processes (pg only)")
-    parser.add_argument("--board-process", action="store_true",
+    parser.add_argument("--board-process", action=argparse.BooleanOptionalAction, default=None,
                         help="run the public board's viewers in a process of their own (BoardProcess): the tablets' "
-                             "and hosts' latencies then exclude the board's read bursts, at some generator CPU")
+                             "and hosts' latencies then exclude the board's read bursts, at some generator CPU "
+                             "(default: on for national, off for provincial and --quick)")
     parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop",
                         help="the generator's event loop (uvloop: its viewers and clients cost less CPU and add less "
                              "of their own lag to what they measure; the server always runs uvloop)")

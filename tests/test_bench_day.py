@@ -39,10 +39,14 @@ def test_tempo_must_be_positive(tempo: str) -> None:
         parse_args(["--tempo", tempo])
 
 
-def test_board_viewers_get_a_process_of_their_own_when_asked() -> None:
+def test_board_viewers_get_a_process_of_their_own_on_the_national_day_or_when_asked() -> None:
     _, prof = day_profile(parse_args(["--profile", "national"]))
-    assert prof["board_process"] is False and prof["loop"] == "uvloop"
-    _, own = day_profile(parse_args(["--profile", "national", "--board-process", "--loop", "asyncio"]))
+    assert prof["board_process"] is True and prof["loop"] == "uvloop"  # not pinned: a process of their own
+    _, shared = day_profile(parse_args(["--profile", "national", "--no-board-process"]))
+    assert shared["board_process"] is False
+    for args in (["--profile", "provincial"], ["--quick"]):  # pinned to one core: one process
+        assert day_profile(parse_args(args))[1]["board_process"] is False
+    _, own = day_profile(parse_args(["--profile", "provincial", "--board-process", "--loop", "asyncio"]))
     assert own["board_process"] is True and own["loop"] == "asyncio"
 
 
