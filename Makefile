@@ -56,11 +56,12 @@ bench-quick: $(VENV)/.dev-installed
 	$(BIN)/python bench/fairness.py --quick
 
 # The bounded contest day CI runs: correctness is checked (nothing lost, no duplicates, no errors); latency is
-# printed. On PostgreSQL + Redis with two server processes when PODIUM_TEST_PG_URL is set.
+# printed. On PostgreSQL + Redis with two server processes when PODIUM_TEST_PG_URL is set, shaped like the national
+# day (the board's viewers in a process of their own).
 bench-ci: $(VENV)/.dev-installed
 	$(BIN)/python bench/contest_day.py --quick --check
 	@if [ -n "$$PODIUM_TEST_PG_URL" ]; then \
-		$(BIN)/python bench/contest_day.py --quick --check --backend pg --workers 2; \
+		$(BIN)/python bench/contest_day.py --quick --check --backend pg --workers 2 --board-process; \
 	fi
 
 lock: $(BIN)/python
