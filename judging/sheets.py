@@ -287,11 +287,19 @@ class DeviceStatus(msgspec.Struct):
 
 
 class HelpCallOut(msgspec.Struct):
+    """A judge's open "需要帮助" call (the chief judge's progress, the venue console's state)."""
+
     id: int
     account_id: int
     name: str
     message: str
+    """What the tablet sent: the code of the entry the judge had open, if any."""
     created_at: datetime
+
+
+def help_calls_out(calls: Iterable[tuple[HelpCall, str]]) -> list[HelpCallOut]:
+    """Open help calls with their callers' names (``venue_control.open_help_calls``) as the API shows them."""
+    return [HelpCallOut(c.id, c.account_id, name, c.message, _utc(c.created_at)) for c, name in calls]
 
 
 class PanelProgress(msgspec.Struct):
@@ -1082,9 +1090,8 @@ async def panel_progress(session: AsyncSession, p: Principal, venue_id: int) -> 
                             _utc(d.last_seen_at)) for d in (await session.execute(
                 select(Presence).where(Presence.account_id.in_(list(accounts)))
                 .order_by(Presence.last_seen_at.desc()))).scalars()]
-    calls = await open_help_calls(session, venue.id)
     return PanelProgress(venue.id, venue.name, venue.current_entry_id, out_entries, devices,
-                         [HelpCallOut(c.id, c.account_id, name, c.message, _utc(c.created_at)) for c, name in calls])
+                         help_calls_out(await open_help_calls(session, venue.id)))
 
 
 async def lock_entry(db: Database, app: Any, p: Principal, entry_id: int, reason: str, *, ip: str) -> LockOut:

@@ -31,7 +31,7 @@ from judging.db.models import (
 )
 from judging.events import after_commit
 from judging.feed import HEAD_SEQ, head_seq, timer_of
-from judging.sheets import PRESENCE_OFFLINE_AFTER
+from judging.sheets import PRESENCE_OFFLINE_AFTER, HelpCallOut, help_calls_out
 from judging.venue_control import (
     HelpResolvedOut,
     end_presentation,
@@ -109,17 +109,6 @@ class Preview(msgspec.Struct):
     outliers: list[Warning]
 
 
-class HelpRow(msgspec.Struct):
-    """A judge's open "需要帮助" call at this venue."""
-
-    id: int
-    account_id: int
-    name: str
-    message: str
-    """What the tablet sent: the code of the entry the judge had open, if any."""
-    created_at: datetime
-
-
 class ControlState(msgspec.Struct):
     venue_id: int
     venue_name: str
@@ -133,7 +122,7 @@ class ControlState(msgspec.Struct):
     panel: list[PanelStatus]
     can_release: bool
     preview: Preview | None
-    help: list[HelpRow] = msgspec.field(default_factory=list)
+    help: list[HelpCallOut] = msgspec.field(default_factory=list)
     """Open help calls of the venue's judges, oldest first (the feed's ``help.called`` and ``help.resolved``
     add and remove them on the page)."""
     seq: int = 0
@@ -214,9 +203,7 @@ async def control_state(request: Request[Any, Any, Any], p: Principal, venue_id:
             submitted.setdefault(entry_id, set()).add(person_id)
         released = await released_results(session, venue.id, {e.id: e.status for e in entries})
         recusals = await venue_recusals(session, venue.id)
-        helps = [HelpRow(id=c.id, account_id=c.account_id, name=name, message=c.message,
-                         created_at=_aware(c.created_at))
-                 for c, name in (await open_help_calls(session, venue.id) if calling else [])]
+        helps = help_calls_out(await open_help_calls(session, venue.id)) if calling else []
         ranks = competition_ranks(released)
         if focus is None:
             pending = [e for e in entries if e.status in ("scoring", "unofficial")]
