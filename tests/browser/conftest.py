@@ -135,7 +135,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    # Debian's package first: a ``chromium`` earlier on PATH may be a browser some other tool downloaded.
+    debian = Path("/usr/bin/chromium")
+    exe = str(debian) if debian.exists() else shutil.which("chromium") or shutil.which("chromium-browser")
     if not exe:
         missing("Debian chromium (apt-get install chromium)")
     return str(exe)

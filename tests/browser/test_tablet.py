@@ -155,6 +155,11 @@ def test_offline_queue_survives_closed_tab(live_server: LiveServer, context: Any
     page = context.new_page()
     page.goto(link)
     page.wait_for_selector("#onsite-list li")
+    # Offline twice over: the emulation turns navigator.onLine off (the page's own offline state), and the API is
+    # refused before a request leaves the browser. The emulation alone once let a submission reach the server in
+    # CI (its response was then dropped, so the page still showed it queued): the API block makes "nothing reached
+    # the server" a fact of the test rather than of the emulation's timing.
+    context.route("**/api/**", lambda route: route.abort("internetdisconnected"))
     context.set_offline(True)
     page.wait_for_selector('#net[data-online="0"]')
     targets = entries[5:8]
@@ -167,6 +172,7 @@ def test_offline_queue_survives_closed_tab(live_server: LiveServer, context: Any
     screenshot(page, "tablet-offline-queued")
     page.close()  # the tab is closed while still offline
     assert _versions(live_server, person) == {}
+    context.unroute("**/api/**")
     context.set_offline(False)
     again = context.new_page()
     again.goto(link)  # the judge opens their link again
