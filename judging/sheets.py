@@ -233,6 +233,8 @@ class HelpOut(msgspec.Struct):
     help_call_id: int
     venue_id: int | None
     created_at: datetime
+    resolved_at: datetime | None = None
+    """When the chief judge, the host or staff marked the call handled (``null`` while it is open)."""
 
 
 class LockIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -1041,6 +1043,16 @@ async def call_help(db: Database, app: Any, p: Principal, data: HelpIn, *, ip: s
     if created:
         after_commit(app)
     return out
+
+
+async def help_status(session: AsyncSession, p: Principal, help_call_id: int) -> HelpOut:
+    """One of the caller's own help calls, with ``resolved_at`` once it was handled (the tablet asks while its
+    call is open). Anyone else's call is ``not_found``, as if it did not exist."""
+    call = await session.get(HelpCall, help_call_id)
+    if call is None or call.account_id != p.account_id:
+        raise refuse("not_found", f"You have no help call {help_call_id}.", 404)
+    return HelpOut(call.id, call.venue_id, _utc(call.created_at),
+                   _utc(call.resolved_at) if call.resolved_at is not None else None)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -157,6 +157,14 @@ async def help_api(request: Request[Any, Any, Any], data: JSONBody[sheets.HelpIn
     return await sheets.call_help(request.app.state.db, request.app, _me(request), data, ip=client_ip(request))
 
 
+@get("/api/judge/help/{help_call_id:int}", summary="One of my help calls: open or handled", tags=["judge"])
+async def help_status_api(request: Request[Any, Any, Any], help_call_id: FromPath[int]) -> sheets.HelpOut:
+    """The caller's own call, with ``resolved_at`` once the chief judge, the host or staff marked it handled.
+    The tablet asks every few seconds while its call is open; another person's call is 404 ``not_found``."""
+    async with request.app.state.db.read() as session:
+        return await sheets.help_status(session, _me(request), help_call_id)
+
+
 @get("/judge", include_in_schema=False)
 async def judge_page(request: Request[Any, Any, Any]) -> Template:
     """The tablet page (评分): server-rendered shell and first state; ``tablet.js`` keeps it live."""
@@ -187,6 +195,6 @@ GUIDE = Path(__file__).resolve().parents[2] / "docs" / "judge-guide.md"
 router = Router(
     path="/",
     route_handlers=[judge_home_api, judge_state_api, submit_sheet, sheet_history_api, heartbeat_api, help_api,
-                    judge_page, judge_guide],
+                    help_status_api, judge_page, judge_guide],
     guards=[requires_judge], tags=["judge"],
 )

@@ -244,6 +244,46 @@ def test_conflicted_entry_cannot_be_opened(live_server: LiveServer, context: Any
     page.wait_for_function("() => document.querySelector('#toast')?.textContent.includes('已通知评审组长和工作人员')")
 
 
+def test_a_help_call_waits_on_the_tablet_until_handled(live_server: LiveServer, context: Any, browser: Any) -> None:
+    """After 需要帮助 the button says the call is waiting (a reload keeps it); once the host marks the call handled
+    on the console, the tablet says so within its next check (every 5 s) and the button is back."""
+    from judging.db.models import RoleGrant
+
+    members, _ = _panel(live_server, "V1")
+    account, _ = members[3]
+    page = context.new_page()
+    page.goto(live_server.login_link(account))
+    page.wait_for_selector("#onsite-list li")
+    help_btn = page.locator("#help-btn")
+    assert help_btn.inner_text() == "需要帮助"
+    help_btn.click()
+    page.wait_for_selector("#help-btn.pending")
+    assert help_btn.inner_text() == "已呼叫，等待处理…"
+    page.reload()
+    page.wait_for_selector("#onsite-list li")
+    assert "pending" in (help_btn.get_attribute("class") or "")
+    call_id = page.evaluate(f"localStorage.getItem('podium:help:{account}')")
+
+    async def host_of_v1(session: Any) -> tuple[int, int]:
+        venue = (await session.execute(select(Venue).where(Venue.code == "V1"))).scalar_one()
+        host = (await session.execute(select(RoleGrant.account_id).where(
+            RoleGrant.role == "host", RoleGrant.venue_id == venue.id).limit(1))).scalar_one()
+        return venue.id, host
+
+    venue_id, host = _run(live_server, host_of_v1)
+    console = browser.new_context(locale="zh-CN")
+    try:
+        console_page = console.new_page()
+        console_page.goto(live_server.login_link(host))
+        status, _body = _api(console_page, f"/api/venue/{venue_id}/help/{call_id}/resolve", {})
+        assert status == 200
+    finally:
+        console.close()
+    page.wait_for_function("() => document.querySelector('#toast')?.textContent.includes('您的求助已处理')",
+                           timeout=15000)
+    assert help_btn.inner_text() == "需要帮助" and "pending" not in (help_btn.get_attribute("class") or "")
+
+
 def test_english_page_scores_and_submits(live_server: LiveServer, context: Any) -> None:
     members, entries = _panel(live_server, "V3")
     account, person = members[4]

@@ -150,3 +150,28 @@ def test_a_call_from_someone_on_no_panel_reaches_the_staff_monitor(settings: Any
     r = client.post(f"/api/staff/contests/{v.contest_id}/help/{venue_call}/resolve", headers=staff)
     assert r.status_code == 200 and r.json()["venue_id"] == v.venue_id
     assert client.get(f"/api/venue/{v.venue_id}/control", headers=bearer(settings, v.host)).json()["help"] == []
+
+
+def test_the_caller_sees_when_the_call_was_handled(settings: Any, demo: int, client: Any) -> None:
+    """``GET /api/judge/help/{id}``: the tablet's question while its call is open. Only the caller's own call."""
+    v = venue_info(settings)
+    judge = bearer(settings, v.judge)
+    reviewer = bearer(settings, reviewer_account(settings))
+    call = client.post("/api/judge/help", json={"message": "", "device_id": "pad-7"}, headers=judge).json()
+    assert call["resolved_at"] is None
+    status = client.get(f"/api/judge/help/{call['help_call_id']}", headers=judge)
+    assert status.status_code == 200 and status.json() == call
+    # Someone else's call, or none at all: not found, whoever asks (a chief judge's tablet is a judge's too).
+    for headers, call_id in ((reviewer, call["help_call_id"]), (bearer(settings, v.chief), call["help_call_id"]),
+                             (judge, call["help_call_id"] + 1000)):
+        r = client.get(f"/api/judge/help/{call_id}", headers=headers)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", r.text
+
+    client.post(f"/api/venue/{v.venue_id}/help/{call['help_call_id']}/resolve", headers=bearer(settings, v.host))
+    done = client.get(f"/api/judge/help/{call['help_call_id']}", headers=judge).json()
+    (row,) = _rows(settings, HelpCall, HelpCall.id == call["help_call_id"])
+    assert done["resolved_at"] is not None and done["created_at"] == call["created_at"]
+    assert row.resolved_at is not None
+    # A reviewer (no venue) asks about their own call the same way.
+    mine = client.post("/api/judge/help", json={"message": "", "device_id": "pc-1"}, headers=reviewer).json()
+    assert client.get(f"/api/judge/help/{mine['help_call_id']}", headers=reviewer).json()["resolved_at"] is None

@@ -559,6 +559,8 @@ async function callHelp() {
     // on no panel (an initial-review expert): only the staff see the call
     toast(t(call.venue_id == null ? "The staff have been called. Someone will contact you."
       : "The chief judge and staff have been called. Someone is coming."), "ok");
+    localStorage.setItem(HELP_KEY, String(call.help_call_id));
+    watchHelp();
   } catch {
     toast(t("Could not reach the server: please raise your hand to call the staff."), "warn");
   } finally {
@@ -566,7 +568,45 @@ async function callHelp() {
   }
 }
 
+// While a call is open the button says so, and the tablet asks every few seconds whether it was handled (only a
+// tablet with an open call asks; the venue feed is public and does not carry anyone's calls). A reload keeps it.
+const HELP_KEY = `podium:help:${ACCOUNT}`;
+const HELP_POLL_MS = 5000;
+
+function renderHelp() {
+  const btn = $("#help-btn");
+  const open = localStorage.getItem(HELP_KEY) !== null;
+  btn.textContent = open ? t("Help called: waiting…") : t("Need help");
+  btn.classList.toggle("pending", open);
+}
+
+async function checkHelp() {
+  checkHelp.timer = null;
+  const id = localStorage.getItem(HELP_KEY);
+  if (id === null) return;
+  try {
+    const res = await fetch(`/api/judge/help/${encodeURIComponent(id)}`, {
+      credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } });
+    if (res.status === 404) localStorage.removeItem(HELP_KEY); // not this login's call (another judge's tablet)
+    else if (res.ok && (await res.json()).resolved_at) {
+      localStorage.removeItem(HELP_KEY);
+      toast(t("Your call for help has been handled."), "ok", 8000);
+    }
+  } catch {
+    /* offline: ask again later */
+  }
+  watchHelp();
+}
+
+function watchHelp() {
+  renderHelp();
+  if (localStorage.getItem(HELP_KEY) !== null && !checkHelp.timer) {
+    checkHelp.timer = setTimeout(checkHelp, HELP_POLL_MS);
+  }
+}
+
 $("#help-btn").addEventListener("click", callHelp);
+watchHelp();
 window.addEventListener("online", () => { setOnline(true); poll(); });
 window.addEventListener("offline", () => setOnline(false));
 document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") poll(); });
