@@ -29,6 +29,7 @@ from judging.db.models import (
 )
 from judging.events import ensure_counter
 from judging.presets import CIRCLE_TYPES, DEFAULT_GRADE_RULE, STAGES, TOPIC_TYPES
+from judging.staff.assignment import ensure_venue_accounts
 
 CITIES = ("济南市", "青岛市", "淄博市", "烟台市", "潍坊市", "济宁市", "泰安市", "威海市", "日照市", "临沂市")
 ORG_KINDS = ("电力公司", "钢铁集团", "化工有限公司", "医院", "港口集团", "机械制造厂", "燃气公司", "烟草公司")
@@ -124,11 +125,7 @@ async def seed_demo(session: AsyncSession, seed: int = 2024) -> Contest:
                 session.add(RoleGrant(account_id=account.id, role="chief_judge", contest_id=contest.id,
                                       venue_id=venue.id))
         judges_by_venue[venue.id] = members
-        for role, label in (("host", "主持人"), ("display", "大屏")):
-            account = Account(display_name=f"{venue.name}{label}")
-            session.add(account)
-            await session.flush()
-            session.add(RoleGrant(account_id=account.id, role=role, contest_id=contest.id, venue_id=venue.id))
+        await ensure_venue_accounts(session, venue)
 
     # A few conflicts: a judge from the same organization as an entry in their venue, and declared ones.
     for venue in venues:

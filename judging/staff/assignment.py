@@ -49,6 +49,31 @@ async def ensure_account(session: AsyncSession, contest_id: int, person: Person,
     return account
 
 
+VENUE_ACCOUNTS = (("host", "主持人"), ("display", "大屏"))
+"""The logins every venue has besides its judges: the host's console (主持人) and the venue's screen (大屏)."""
+
+
+async def ensure_venue_accounts(session: AsyncSession, venue: Venue, *, old_name: str | None = None) -> list[Account]:
+    """The venue's host and screen accounts, created when the venue has none, so its QR sheets always carry a host
+    card and a screen card. Named after the venue ("第一分会场主持人"); a renamed venue (``old_name``) renames the
+    ones that still carry the old default name."""
+    out = []
+    for role, label in VENUE_ACCOUNTS:
+        account = (await session.execute(
+            select(Account).join(RoleGrant, RoleGrant.account_id == Account.id)
+            .where(RoleGrant.role == role, RoleGrant.venue_id == venue.id).order_by(Account.id).limit(1)
+        )).scalar_one_or_none()
+        if account is None:
+            account = Account(display_name=f"{venue.name}{label}")
+            session.add(account)
+            await session.flush()
+            await _grant(session, account.id, role, venue.contest_id, venue.id)
+        elif old_name is not None and account.display_name == f"{old_name}{label}":
+            account.display_name = f"{venue.name}{label}"
+        out.append(account)
+    return out
+
+
 async def _grant(session: AsyncSession, account_id: int, role: str, contest_id: int, venue_id: int | None) -> None:
     stmt = select(RoleGrant.id).where(RoleGrant.account_id == account_id, RoleGrant.role == role,
                                       RoleGrant.contest_id == contest_id)

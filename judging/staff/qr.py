@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from judging.accounts import link_url, reissue_login_link
 from judging.db.models import Account, PanelMember, Person, RoleGrant, Venue
+from judging.staff.assignment import ensure_venue_accounts
 
 ROLE_ORDER = {"chief_judge": 0, "judge": 1, "host": 2, "display": 3}
 
@@ -58,6 +59,7 @@ def qr_svg(url: str, scale: int = 4) -> str:
 
 async def issue_sheet(session: AsyncSession, secret: str, base_url: str, venue: Venue, kind: str) -> list[Card]:
     """Fresh login links for everyone on the sheet (their earlier links and sessions are revoked)."""
+    await ensure_venue_accounts(session, venue)  # a venue saved before venues had them gets its host and screen
     cards = []
     for account, role, org in await sheet_accounts(session, venue.id, kind):
         raw = await reissue_login_link(session, secret, account.id)

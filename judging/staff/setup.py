@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from judging.db.models import Contest, Rubric, RubricItem, ScoreSheet, Stage, TopicType, Venue
 from judging.events import ensure_counter
 from judging.presets import DEFAULT_GRADE_RULE, STAGES, TOPIC_TYPES, TopicPreset
+from judging.staff.assignment import ensure_venue_accounts
 
 
 class SetupError(ValueError):
@@ -128,6 +129,7 @@ async def save_venue(session: AsyncSession, contest_id: int, data: dict[str, Any
     clash = await session.scalar(select(Venue.id).where(Venue.contest_id == contest_id, Venue.code == code))
     if clash is not None and clash != venue_id:
         raise SetupError(f"venue code {code} is taken")
+    old_name = None
     if venue_id is None:
         position = int(await session.scalar(select(func.count(Venue.id)).where(Venue.contest_id == contest_id)) or 0)
         venue = Venue(contest_id=contest_id, code=code, name=name, position=position)
@@ -136,6 +138,7 @@ async def save_venue(session: AsyncSession, contest_id: int, data: dict[str, Any
         venue = await session.get(Venue, venue_id)
         if venue is None or venue.contest_id != contest_id:
             raise SetupError("no such venue")
+        old_name = venue.name
         venue.code, venue.name = code, name
     venue.location = str(data.get("location", "") or "")[:200]
     for field_name in ("presentation_minutes", "qa_minutes"):
@@ -155,6 +158,7 @@ async def save_venue(session: AsyncSession, contest_id: int, data: dict[str, Any
             starts = starts.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
         venue.starts_at = starts
     await session.flush()
+    await ensure_venue_accounts(session, venue, old_name=old_name)
     return venue
 
 

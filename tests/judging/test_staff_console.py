@@ -264,6 +264,41 @@ def test_setup_pages_change_rules_and_audit(settings: Settings, demo: int, clien
     assert "T/CAQ 10201-2020 问题解决型" in r.text
 
 
+def test_a_new_venue_gets_its_host_and_screen_logins(settings: Settings, demo: int, client: Any) -> None:
+    """Saving a venue creates its host (主持人) and screen (大屏) accounts, once; the venue's QR sheets carry their
+    cards, and each card's link opens that role's page (the console, the screen)."""
+    from judging.db.models import Account, RoleGrant
+
+    make_staff(settings)
+    staff_login(client)
+    for name in ("第四分会场", "第四分会场", "东厅"):  # created, saved again, renamed
+        vid = run_db(settings, lambda s: s.scalar(select(Venue.id).where(Venue.contest_id == demo,
+                                                                         Venue.code == "V4")))
+        data = {"code": "V4", "name": name, **({"venue_id": str(vid)} if vid else {})}
+        r = client.post(f"/staff/contests/{demo}/setup/venues", data=data, follow_redirects=False)
+        assert r.status_code in (302, 303), r.text
+
+    async def logins(session: Any) -> list[tuple[str, str, int | None]]:
+        rows = await session.execute(
+            select(RoleGrant.role, Account.display_name, RoleGrant.contest_id)
+            .join(Account, Account.id == RoleGrant.account_id)
+            .where(RoleGrant.venue_id == vid).order_by(RoleGrant.role))
+        return [tuple(r) for r in rows]
+
+    assert run_db(settings, logins) == [("display", "东厅大屏", demo), ("host", "东厅主持人", demo)]
+    judges_sheet = client.post(f"/staff/contests/{demo}/qr/{vid}/judges").text
+    assert judges_sheet.count("<svg") == 1 and "东厅主持人" in judges_sheet  # no judges yet: the host's card
+    screens = client.post(f"/staff/contests/{demo}/qr/{vid}/screens").text
+    assert screens.count("<svg") == 1 and "东厅大屏" in screens
+    host, display = (run_db(settings, lambda s, role=role: s.scalar(select(RoleGrant.account_id).where(
+        RoleGrant.venue_id == vid, RoleGrant.role == role))) for role in ("host", "display"))
+    for account, page in ((host, f"/venue/{vid}"), (display, f"/screen/{vid}")):
+        client.cookies.clear()
+        r = client.get(f"/j/{login_link(settings, account)}", follow_redirects=False)
+        assert r.status_code in (302, 303) and r.headers["location"].endswith(page), (page, r.headers)
+    assert run_db(settings, logins) == [("display", "东厅大屏", demo), ("host", "东厅主持人", demo)]  # still one each
+
+
 def test_conflicts_page_adds_and_removes_with_reason(settings: Settings, demo: int, client: Any) -> None:
     make_staff(settings)
     staff_login(client)
