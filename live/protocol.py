@@ -80,6 +80,24 @@ class SheetSubmitted(_Data, tag="sheet.submitted"):
     stage: str = "onsite"
 
 
+class SheetReopened(_Data, tag="sheet.reopened"):
+    """The chief judge reopened a judge's locked sheet (with a reason, audited): that judge's tablet re-reads its
+    state, so the sheet can be corrected at once. Who and which sheet, never values."""
+
+    entry_id: int
+    venue_id: int | None
+    person_id: int
+    sheet_id: int
+
+
+class SheetsLocked(_Data, tag="sheets.locked"):
+    """The chief judge locked every panel sheet of an entry: the panel's tablets re-read their state."""
+
+    entry_id: int
+    venue_id: int | None
+    locked_sheets: int = 0
+
+
 class JudgeMark(msgspec.Struct, kw_only=True):
     person_id: int
     name: str
@@ -150,14 +168,14 @@ class HelpResolved(_Data, tag="help.resolved"):
 
 
 EventData = (
-    VenueCurrent | EntryStatus | TimerState | SheetSubmitted | ResultReleased | ResultCorrected
-    | GradesFinalized | PresenceData | HelpCalled | HelpResolved
+    VenueCurrent | EntryStatus | TimerState | SheetSubmitted | SheetReopened | SheetsLocked | ResultReleased
+    | ResultCorrected | GradesFinalized | PresenceData | HelpCalled | HelpResolved
 )
 KIND_ALIASES = {"tablet.presence": "presence"}
 
 DISPLAY_KINDS = frozenset({
-    "venue.current", "entry.status", "timer", "sheet.submitted", "result.released", "result.corrected",
-    "grades.finalized",
+    "venue.current", "entry.status", "timer", "sheet.submitted", "sheet.reopened", "sheets.locked",
+    "result.released", "result.corrected", "grades.finalized",
 })
 PUBLIC_KINDS = frozenset({"venue.current", "entry.status", "result.released", "result.corrected", "grades.finalized"})
 CONSOLE_KINDS = DISPLAY_KINDS | {"presence", "help.called", "help.resolved"}

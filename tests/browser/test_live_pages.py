@@ -354,3 +354,78 @@ def test_a_help_call_shows_on_the_console_and_the_monitor_until_handled(live_ser
         assert monitor.page.locator("[data-help-others]").count() == 0
     finally:
         staff_ctx.close()
+
+
+def test_the_chief_judge_reopens_a_locked_sheet_from_the_console(live_server: LiveServer, slow_polls: Any) -> None:
+    """A released result locked its sheets. The chief judge's console offers "重新开放评分表" on each judge who
+    submitted; it asks for a reason, reopens that judge's sheet (audited), and says what to do next. The server's
+    refusals show in Chinese."""
+    from sqlalchemy import select
+
+    from judging.db.models import AuditLog, ScoreSheet
+    from tests.conftest import run_db
+
+    s = _settings(live_server)
+    v = _off(helpers.venue_info, s, "V3")
+    host = _off(helpers.bearer, s, v.host)
+    w = Watched(slow_polls.new_page())
+    w.page.goto(live_server.login_link(v.chief))
+    w.page.goto(f"{live_server.url}/venue/{v.venue_id}")
+    w.page.wait_for_selector("[data-control] [data-conn=live]:has-text('更新于')", timeout=10000)
+    chief = _off(helpers.bearer, s, v.chief)
+    entry, empty = v.entries[1], v.entries[2]
+
+    # A release with no score at all: the server's refusal, in Chinese.
+    _api(live_server, host, "POST", f"/api/venue/{v.venue_id}/stage", {"entry_id": empty})
+    w.shows_within("id => document.querySelector(`tr[data-entry='${id}'] button[data-act=release]`)", empty)
+    w.page.once("dialog", lambda d: d.accept("测试提前发布"))
+    w.page.click(f"tr[data-entry='{empty}'] button[data-act=release]")
+    w.page.wait_for_selector("[data-error]:not([hidden])")
+    assert w.page.locator("[data-error]").inner_text() == "该成果尚无有效评分。"
+
+    # The entry: staged, scored by the whole panel, released (its sheets locked).
+    _api(live_server, host, "POST", f"/api/venue/{v.venue_id}/stage", {"entry_id": entry})
+    _api(live_server, host, "POST", f"/api/venue/{v.venue_id}/entries/{entry}/end", {})
+    seated = [j["person_id"] for j in _api(live_server, chief, "GET",
+                                            f"/api/venue/{v.venue_id}/control?entry_id={entry}")["panel"]
+              if not j["recused"]]
+    for person in seated:
+        _off(helpers.write_sheet, s, entry, person, "84")
+    _api(live_server, chief, "POST", f"/api/venue/{v.venue_id}/entries/{entry}/release", {})
+    w.page.click(f"tr[data-entry='{entry}'] button[data-act=focus]")
+    w.shows_within("n => document.querySelectorAll('[data-panel] button[data-act=reopen]').length === n",
+                   len(seated), timeout_ms=10000)
+    target = seated[-1]
+    button = f"[data-panel] button[data-act=reopen][data-id='{target}']"
+
+    # A one-character reason is refused on the page; nothing is sent.
+    w.page.once("dialog", lambda d: d.accept("错"))
+    w.page.click(button)
+    w.page.wait_for_selector("[data-error]:has-text('至少两个字')")
+
+    def sheet_and_audit(session: Any) -> Any:
+        async def go() -> Any:
+            sheet = (await session.execute(select(ScoreSheet).where(
+                ScoreSheet.entry_id == entry, ScoreSheet.person_id == target))).scalar_one()
+            audit = (await session.execute(select(AuditLog).where(AuditLog.action == "sheet.reopen",
+                                                                  AuditLog.entry_id == entry))).scalars().all()
+            return sheet.locked, [a.reason for a in audit]
+        return go()
+
+    def state() -> Any:
+        return _off(run_db, s, sheet_and_audit)
+
+    assert state() == (True, [])
+    asked: list[str] = []
+    w.page.once("dialog", lambda d: (asked.append(d.message), d.accept("评委录入有误，需更正")))
+    w.page.click(button)
+    w.page.wait_for_selector("[data-notice]:has-text('已重新开放')")
+    assert "更正成绩" in w.page.locator("[data-notice]").inner_text()
+    assert "重新开放" in asked[0] and "审计日志" in asked[0]
+    assert w.page.locator("[data-error]").is_hidden()
+    assert state() == (False, ["评委录入有误，需更正"])
+    # Pressed again: the sheet is open already; the page says so and nothing is recorded twice.
+    w.page.once("dialog", lambda d: d.accept("再次点击"))
+    w.page.click(button)
+    w.page.wait_for_selector("[data-notice]:has-text('未锁定')")
+    assert state() == (False, ["评委录入有误，需更正"])

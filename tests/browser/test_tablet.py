@@ -377,6 +377,49 @@ def test_tablet_follows_the_host_on_the_venue_feed(live_server: LiveServer, cont
     assert state_reads == [], state_reads
 
 
+def _bearer(server: LiveServer, account_id: int) -> dict[str, str]:
+    """A session for another account (a fresh login link, exchanged without the browser)."""
+    import httpx
+
+    link = server.login_link(account_id).rsplit("/j/", 1)[1]
+    token = httpx.get(f"{server.local_url}/j/{link}", follow_redirects=False).cookies["podium_session"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_a_reopened_sheet_can_be_corrected_at_once(live_server: LiveServer, context: Any) -> None:
+    """The chief judge locks an entry's sheets, then reopens one judge's: that judge's tablet follows both from the
+    venue feed (a re-read on the event; while the feed is live its safety poll is 120 s), so the judge corrects the
+    sheet right away."""
+    import httpx
+
+    members, entries = _panel(live_server, "V2")
+    (chief_account, _), (account, person) = members[0], members[3]
+    entry = entries[2]
+    page = context.new_page()
+    page.goto(live_server.login_link(account))
+    page.wait_for_selector("#onsite-list li")
+    _score(page, entry)
+    _submit_open_sheet(page)
+    _wait_status(page, entry, "submitted")
+    chief = _bearer(live_server, chief_account)
+    r = httpx.post(f"{live_server.local_url}/api/chief/entries/{entry}/lock", json={"reason": "评分结束"},
+                   headers=chief)
+    assert r.status_code == 200, r.text
+    _wait_status(page, entry, "locked", timeout=5000)
+    sheet_id = next(e for e in _api(page, "/api/judge/state")[1]["entries"] if e["id"] == entry)["sheet"]["sheet_id"]
+    r = httpx.post(f"{live_server.local_url}/api/chief/sheets/{sheet_id}/reopen", json={"reason": "录入有误"},
+                   headers=chief)
+    assert r.status_code == 200, r.text
+    _wait_status(page, entry, "submitted", timeout=5000)
+    _row(page, entry).locator("button").click()
+    page.wait_for_selector("#sheet-pane:not([hidden]) .tb-item")
+    page.locator(".tb-item").first.locator(".tb-pick").nth(1).click()
+    _submit_open_sheet(page)
+    page.wait_for_function(f"() => document.querySelector('li[data-entry=\"{entry}\"]')?.dataset.status"
+                           " === 'submitted' && !document.querySelector('#queued:not([hidden])')")
+    assert _versions(live_server, person) == {entry: [1, 2]}
+
+
 FAST_BEATS = """(() => {
   const setInterval = window.setInterval.bind(window);
   window.setInterval = (fn, ms, ...args) => setInterval(fn, ms === 20000 ? 700 : ms, ...args);

@@ -1,7 +1,8 @@
 """Chinese first: every message a page shows through the catalog has a Simplified Chinese translation.
 
 Scans the page scripts (``t("...")``) and templates (``_("...")``) for the literal messages they pass, including
-both arms of a conditional (``t(a ? "x" : "y")``); a literal that is the prefix of a composed key
+both arms of a conditional (``t(a ? "x" : "y")``), and the scripts' message tables (``const STATUS = {k: "..."}``:
+an upper-case constant object, whose values the script passes to ``t``); a literal that is the prefix of a composed key
 (``_("role:" ~ r.role)``) must be the prefix of at least one translated key. A new English string in a page that
 nobody translated fails here instead of showing English to a judge."""
 
@@ -17,11 +18,13 @@ from judging.i18n import catalog
 ROOT = Path(__file__).resolve().parents[2] / "judging"
 SOURCES = sorted([*(ROOT / "static" / "js").glob("*.js"), *(ROOT / "templates").rglob("*.html")])
 CALL = {".js": re.compile(r"(?<![\w.$])t\("), ".html": re.compile(r"(?<![\w.])_\(")}
+TABLE = re.compile(r"\bconst [A-Z][A-Z_]* = \{")
 
 
-def first_argument_literals(src: str, start: int) -> list[tuple[str, bool]]:
+def first_argument_literals(src: str, start: int, *, whole: bool = False) -> list[tuple[str, bool]]:
     """String literals in the first argument of the call whose "(" ends at ``start``: (text, is_prefix), where
-    is_prefix means the literal is joined to something computed (``~`` in Jinja, ``+`` in JS)."""
+    is_prefix means the literal is joined to something computed (``~`` in Jinja, ``+`` in JS). ``whole``: every
+    literal up to the closing bracket (an object's body), not only the first argument's."""
     depth, i, out = 0, start, []
     while i < len(src):
         c = src[i]
@@ -44,7 +47,7 @@ def first_argument_literals(src: str, start: int) -> list[tuple[str, bool]]:
             if depth == 0:
                 break
             depth -= 1
-        elif c == "," and depth == 0:
+        elif c == "," and depth == 0 and not whole:
             break
         i += 1
     return out
@@ -52,7 +55,10 @@ def first_argument_literals(src: str, start: int) -> list[tuple[str, bool]]:
 
 def messages(path: Path) -> list[tuple[str, bool]]:
     src = path.read_text(encoding="utf-8")
-    return [lit for m in CALL[path.suffix].finditer(src) for lit in first_argument_literals(src, m.end())]
+    found = [lit for m in CALL[path.suffix].finditer(src) for lit in first_argument_literals(src, m.end())]
+    if path.suffix == ".js":
+        found += [lit for m in TABLE.finditer(src) for lit in first_argument_literals(src, m.end(), whole=True)]
+    return [(text, prefix) for text, prefix in found if text]  # t(x || "") passes an empty fallback
 
 
 def test_the_scanner_finds_what_pages_pass() -> None:
@@ -60,6 +66,9 @@ def test_the_scanner_finds_what_pages_pass() -> None:
     found = [lit for m in CALL[".js"].finditer(src) for lit in first_argument_literals(src, m.end())]
     found += [lit for m in CALL[".html"].finditer(src) for lit in first_argument_literals(src, m.end())]
     assert found == [("Plain", False), ("Yes {n}", False), ("No", False), ("role:", True)]
+    table = 'const ERRORS = {busy: "Busy", gone: "Gone {x}"};\nconst lower = {a: "Not a table"};'
+    assert [lit for m in TABLE.finditer(table) for lit in first_argument_literals(table, m.end(), whole=True)] \
+        == [("Busy", False), ("Gone {x}", False)]
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))

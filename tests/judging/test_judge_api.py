@@ -259,6 +259,42 @@ def test_tablet_page_and_guide(client: TestClient[Any], p: Panel, settings: Sett
     assert forbidden_call not in client.get("/static/js/outbox.js").text
 
 
+def test_lock_and_reopen_reach_the_tablets_on_the_venue_feed(client: TestClient[Any], p: Panel,
+                                                               settings: Settings) -> None:
+    """``sheets.locked`` and ``sheet.reopened`` are on the venue feed (the panel's tablets re-read their state: a
+    reopened sheet can be corrected at once) with who and which sheet, never values; the public feed has neither."""
+    from live.protocol import Event as EventMsg
+    from live.protocol import SheetReopened, SheetsLocked, Synced, VenueCurrent
+    from tests.live.helpers import receive_until
+
+    entry = p.entries[1]
+    chief, judge = p.judges[0], p.judges[1]
+    receipt = client.post("/api/judge/sheets", json=sheet_body(p, entry), headers=judge.headers).json()
+    contest = run_db(settings, lambda s: s.scalar(select(Venue.contest_id).where(Venue.id == p.venue_id)))
+    with client.websocket_connect(f"/ws/venue/{p.venue_id}", headers=judge.headers) as venue, \
+            client.websocket_connect(f"/ws/board/{contest}") as board:
+        receive_until(venue, lambda m: isinstance(m, Synced))
+        receive_until(board, lambda m: isinstance(m, Synced))
+        client.post(f"/api/chief/entries/{entry}/lock", json={"reason": "评分结束"}, headers=chief.headers)
+        client.post(f"/api/chief/sheets/{receipt['sheet_id']}/reopen", json={"reason": "录入有误"},
+                    headers=chief.headers)
+        got = receive_until(venue, lambda m: isinstance(m, EventMsg) and isinstance(m.data, SheetReopened))
+        locked = [m.data for m in got if isinstance(m, EventMsg) and isinstance(m.data, SheetsLocked)]
+        assert [(d.entry_id, d.venue_id, d.locked_sheets) for d in locked] == [(entry, p.venue_id, 5)]
+        reopened = got[-1].data
+        assert (reopened.entry_id, reopened.person_id, reopened.sheet_id) == (entry, judge.person_id,
+                                                                              receipt["sheet_id"])
+        # The next entry on stage afterwards is the first thing the public feed carries: no lock, no reopening.
+        staff = bearer(settings, make_staff(settings))
+        r = client.post(f"/api/venue/{p.venue_id}/stage", json={"entry_id": p.entries[2]}, headers=staff)
+        assert r.status_code == 200, r.text
+        public = receive_until(board, lambda m: isinstance(m, EventMsg) and isinstance(m.data, VenueCurrent))
+        assert not any(isinstance(m, EventMsg) and isinstance(m.data, SheetReopened | SheetsLocked) for m in public)
+    raw = run_db(settings, lambda s: _all(s, select(Event.payload).where(Event.kind.in_(("sheet.reopened",
+                                                                                         "sheets.locked")))))
+    assert raw and all(not {"values", "total"} & set(payload) for payload in raw)
+
+
 def test_api_in_openapi_schema(client: TestClient[Any]) -> None:
     paths = client.get("/schema/openapi.json").json()["paths"]
     for path in ("/api/judge/state", "/api/judge/sheets", "/api/judge/sheets/{sheet_id}/history",

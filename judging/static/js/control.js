@@ -24,13 +24,51 @@ function showError(message) {
   const el = root.querySelector("[data-error]");
   el.hidden = !message;
   el.textContent = message || "";
+  if (message) showNotice("");
+}
+
+function showNotice(message) {
+  const el = root.querySelector("[data-notice]");
+  el.hidden = !message;
+  el.textContent = message || "";
+}
+
+// The server's error codes in the page's language (its messages are English, for the API and the logs). A code
+// not listed here shows the server's message after a translated lead.
+const ERRORS = {
+  no_next_entry: "Every entry of this venue has presented (or is absent or withdrawn).",
+  bad_status: "This entry's status ({status}) does not allow this. The page shows the current state.",
+  reason_required: "Give a reason: it is kept in the audit log.",
+  forbidden: "This login may not do this. Scan your own QR code again, or ask the staff.",
+  not_chief: "Only the chief judge of this venue (or staff) may do this.",
+  not_authenticated: "Your login has ended: scan your QR code again.",
+  not_found: "Not found: it was removed or belongs to another venue. The page shows the current state.",
+  sheet_not_found: "Not found: it was removed or belongs to another venue. The page shows the current state.",
+  no_scores: "There is no valid score for this entry yet.",
+  sheets_missing: "Not every judge has submitted: {names}. Wait, or release anyway with a reason.",
+  sheet_not_locked: "This sheet is not locked: the judge can already correct it on the tablet.",
+  busy: "The server is busy and changed nothing. Try again in a moment.",
+  rate_limited: "Too many requests: wait a moment and try again.",
+  internal_error: "Something went wrong on the server (it has been logged) and nothing was changed. Try again.",
+};
+
+function errorText(status, error) {
+  const err = error || {};
+  const detail = err.detail || {};
+  const msg = ERRORS[err.code];
+  if (!msg) return `${t("The action was not completed:")} ${err.message || `HTTP ${status}`}`;
+  const names = (detail.missing || []).map((id) => {
+    const judge = control && control.panel.find((j) => j.person_id === id);
+    return judge ? judge.name : String(id);
+  });
+  return t(msg).replace("{status}", t(STATUS[detail.status] || detail.status || "")).replace("{names}", names.join("、"));
 }
 
 async function request(method, path, body, signal) {
   const r = await fetch(path, {method, headers: {"Content-Type": "application/json", Accept: "application/json"},
     body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin", signal});
   const data = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error((data.error && data.error.message) || `HTTP ${r.status}`);
+  if (!r.ok) throw new Error(errorText(r.status, data.error));
   return data;
 }
 
@@ -79,6 +117,7 @@ function applyLocally(ev) {
   if (ev.kind === "venue.current") return staged(ev.entry_id);
   if (ev.kind === "help.called") return helpCalled(ev);
   if (ev.kind === "help.resolved") return helpResolved(ev.help_call_id);
+  if (ev.kind === "sheet.reopened" || ev.kind === "sheets.locked") return true;  // locks are not on this page
   const entry = control.entries.find((e) => e.id === ev.entry_id);
   if (!entry) return false;
   if (ev.kind === "entry.status" && ev.status === "presenting" && ["scheduled", "absent"].includes(entry.status)) {
@@ -212,13 +251,18 @@ function render() {
     `<td>${e.display ? `${esc(e.display)} <span class="muted">(${e.rank ?? ""})</span>` : ""}</td><td class="acts">${actions(e)}</td></tr>`).join("");
   const fe = c.entries.find((e) => e.id === c.focus_entry_id);
   root.querySelector("[data-focus-title]").textContent = fe ? `${fe.code} ${fe.title}` : "";
+  // A released result locked its sheets: the chief judge reopens one so the judge can correct it on the tablet.
+  const reopenable = canRelease && fe && ["released", "official"].includes(fe.status);
   root.querySelector("[data-panel]").innerHTML = c.panel.map((j) => {
     const tablet = j.online === null ? t("no tablet yet") : j.online ? t("tablet online") : t("tablet OFFLINE");
     return `<li class="${j.submitted ? "done" : ""} ${j.online === false ? "offline" : ""}">` +
       `<span class="mark">${j.recused ? "—" : j.submitted ? "✓" : "…"}</span> ${esc(j.name)}` +
       `${j.is_chief ? ` <span class="badge chief">${esc(t("Chief judge"))}</span>` : ""}` +
       `${j.recused ? ` <span class="badge">${esc(t("Recused"))}</span>` : ""}` +
-      ` <span class="muted">${esc(tablet)}${j.queued ? ` · ${esc(t("{n} queued").replace("{n}", j.queued))}` : ""}</span></li>`;
+      ` <span class="muted">${esc(tablet)}${j.queued ? ` · ${esc(t("{n} queued").replace("{n}", j.queued))}` : ""}</span>` +
+      (reopenable && j.submitted && !j.recused
+        ? ` <button type="button" data-act="reopen" data-id="${j.person_id}">${esc(t("Reopen sheet"))}</button>` : "") +
+      `</li>`;
   }).join("");
   const help = c.help || [];
   root.querySelector("[data-help-card]").hidden = !help.length;
@@ -255,6 +299,9 @@ root.addEventListener("click", async (ev) => {
   } else if (btn.dataset.act === "help-done") {
     // the help.resolved event on the feed removes the line on every console and staff monitor; this one at once
     if (await call("POST", `/api/venue/${venueId}/help/${id}/resolve`)) { helpResolved(Number(id)); return; }
+  } else if (btn.dataset.act === "reopen") {
+    await reopen(Number(id));
+    return;
   } else if (btn.dataset.act === "focus") {
     focus = Number(id);
   } else if (btn.dataset.act === "release" || btn.dataset.act === "correct") {
@@ -279,6 +326,35 @@ root.addEventListener("click", async (ev) => {
   if (data) show(data);
   else live.refresh();
 });
+
+// Reopen one judge's locked sheet of the entry in focus (the chief judge's progress gives its id and lock). The
+// judge then corrects it on the tablet, and "Correct result" releases the corrected result.
+async function reopen(personId) {
+  const entryId = control.focus_entry_id;
+  const judge = control.panel.find((j) => j.person_id === personId);
+  const reason = prompt(t("Reason for reopening {name}'s sheet (kept in the audit log)").replace("{name}", judge ? judge.name : ""));
+  if (reason === null) return;
+  if (reason.trim().length < 2) {
+    showError(t("Give a reason of at least two characters: it is kept in the audit log."));
+    return;
+  }
+  const progress = await call("GET", `/api/chief/venues/${venueId}/progress`);
+  if (!progress) return;
+  const entry = progress.entries.find((e) => e.entry_id === entryId);
+  const sheet = entry && entry.sheets.find((s) => s.person_id === personId);
+  if (!sheet || !sheet.sheet_id) {
+    showError(t("This judge has no sheet for this entry."));
+    return;
+  }
+  if (!sheet.locked) {
+    showNotice(t(ERRORS.sheet_not_locked));
+    return;
+  }
+  if (await call("POST", `/api/chief/sheets/${sheet.sheet_id}/reopen`, {reason: reason.trim()})) {
+    showNotice(t("Reopened: {name} can correct the sheet on the tablet. Then use “Correct result” to release the corrected result.")
+      .replace("{name}", judge ? judge.name : ""));
+  }
+}
 
 // Every change arrives on the console feed, a tablet going silent included (the server announces it within 5 s of
 // the 60 s threshold): the 60 s read is only a safety net.

@@ -654,7 +654,10 @@ function applyEvent(d) {
     return RENDER;
   }
   if (d.kind === "result.corrected" || d.kind === "grades.finalized") return REREAD;
-  if (d.kind.startsWith("sheet") && d.person_id === state.person_id) return ownSheetBehind(d) ? REREAD : NOTHING;
+  // The chief judge reopened one of this judge's sheets, or locked an entry's sheets: the lock is the server's.
+  if (d.kind === "sheet.reopened") return d.person_id === state.person_id ? REREAD : NOTHING;
+  if (d.kind === "sheets.locked") return state.entries.some((e) => e.id === d.entry_id) ? REREAD : NOTHING;
+  if (d.kind === "sheet.submitted" && d.person_id === state.person_id) return ownSheetBehind(d) ? REREAD : NOTHING;
   return NOTHING;
 }
 /** An event about one of this judge's sheets that the local state (its own receipts included) does not reflect. */
@@ -667,7 +670,7 @@ if (myVenue && myVenue.id) {
   feed = new Feed(`/ws/venue/${myVenue.id}`, {
     onState: (_s, d) => {
       const todo = applyEvent(d);
-      if (todo === REREAD) schedulePoll(d.kind.startsWith("sheet") ? () => ownSheetBehind(d) : undefined);
+      if (todo === REREAD) schedulePoll(d.kind === "sheet.submitted" ? () => ownSheetBehind(d) : undefined);
       else if (todo === RENDER) render();
     },
     onStatus: (status) => { const was = feedLive; feedLive = status === "live"; if (feedLive && !was) schedulePoll(); },
