@@ -1,9 +1,15 @@
 """Structured errors: every API error is ``{"error": {"code", "message", "detail"}}`` with a message a person
-can act on. HTML page requests get a redirect to the login page (401) or a plain error page."""
+can act on. HTML page requests get a redirect to the login page (401), the page the error brings with it (a staff
+form's refusal, in the viewer's language) or a plain error page.
+
+:class:`Refusal` is a service's "no" (a venue code taken, a minute count out of range): a catalog message template
+(the English msgid) and its parameters, so a page can say it in the viewer's language while ``str()`` and the
+JSON API keep the English text."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -21,17 +27,45 @@ from judging.db.engine import unavailable
 log = logging.getLogger("podium.errors")
 
 
+class Msgid(str):
+    """A :class:`Refusal` parameter that is itself a catalog message (a field name such as ``"year"``): translated
+    along with the message, shown as is in English."""
+
+
+class Refusal(ValueError):
+    """A refused change, phrased as a catalog template with its parameters: ``Refusal("venue code {code} is
+    taken", code="V1")``. ``str()`` is the English text; :meth:`text` translates it (parameters filled in after
+    translation, :class:`Msgid` parameters translated too)."""
+
+    def __init__(self, template: str, /, **params: Any) -> None:
+        self.template = template
+        self.params = params
+        super().__init__(template.format(**params) if params else template)
+
+    def text(self, gettext: Callable[..., str] | None = None) -> str:
+        if gettext is None:
+            return str(self)
+        params = {k: gettext(v) if isinstance(v, Msgid) else v for k, v in self.params.items()}
+        return gettext(self.template, **params)
+
+
+# Renders the page an error brings with it (for a request that is not to ``/api/``).
+ErrorPage = Callable[[Request[Any, Any, Any], "PodiumError"], Response[Any]]
+
+
 class PodiumError(HTTPException):
-    """A domain error with a stable machine-readable ``code``."""
+    """A domain error with a stable machine-readable ``code``. ``page``, when given, renders the error for a page
+    request (any path outside ``/api/``); API requests always get the JSON error object."""
 
     code = "error"
 
     def __init__(self, message: str, *, code: str | None = None, status_code: int = 400,
-                 detail: Any = None, headers: dict[str, str] | None = None) -> None:
+                 detail: Any = None, headers: dict[str, str] | None = None, page: ErrorPage | None = None) -> None:
         super().__init__(detail=message, status_code=status_code, headers=headers, extra=detail)
         self.code = code or self.code
         self.message = message
         self.payload = detail
+        self.page = page
 
 
 def error_body(code: str, message: str, detail: Any = None, status_code: int = 400) -> dict[str, Any]:
@@ -56,6 +90,8 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     status = exc.status_code
     if isinstance(exc, NotAuthorizedException) and _wants_html(request):
         return Redirect(path=f"/login?next={request.url.path}")
+    if isinstance(exc, PodiumError) and exc.page is not None and not request.url.path.startswith("/api/"):
+        return exc.page(request, exc)
     if isinstance(exc, PodiumError):
         body = error_body(exc.code, exc.message, exc.payload, status)
     elif isinstance(exc, ValidationException):

@@ -41,7 +41,7 @@ RULES: list[tuple[str, str, frozenset[str]]] = [
      EVERYONE),
     (".*", r"^/board/|^/api/live/board/|^/ws/board/", EVERYONE),  # the public leaderboard: released results only
     (".*", r"^/api/me$", LOGGED_IN),
-    ("POST", r"^/api/staff/invitations$|/finalize$", frozenset({"owner"})),
+    ("POST", r"^/api/staff/invitations$|^/staff/invitations$|/finalize$", frozenset({"owner"})),
     (".*", r"^/staff|^/api/staff/|^/api/live/staff/|^/ws/staff/", STAFF),
     (".*", r"^/api/judge/sheets/\{sheet_id:int\}/history$", frozenset({"judge"})),  # only the sheet's own judge
     ("POST", r"^/api/judge/sheets$", frozenset({"judge", "chief_judge"})),  # an entry of venue 1, X's conflict

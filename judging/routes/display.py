@@ -18,6 +18,7 @@ import contextlib
 from collections.abc import Coroutine
 from typing import Any
 
+import segno
 from litestar import Request, Router, WebSocket, get, websocket
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, FromQuery
@@ -64,6 +65,18 @@ def _source(conn: Any, audience: str, contest_id: int, venue_id: int | None = No
 
 
 # ------------------------------------------------------------------------------------------ pages
+def board_url(base_url: str, contest_id: int) -> str:
+    """The absolute address of a contest's public leaderboard, on the same base as the printed login links
+    (``settings.base_url``: ``PODIUM_PUBLIC_URL`` when configured, never the request's host)."""
+    return f"{base_url}/board/{contest_id}"
+
+
+def screen_qr(url: str) -> str:
+    """A QR code for a big screen: dark on its own white square (the screen is dark) and without a fixed size
+    (a viewBox), so the stylesheet sizes it in vh like everything else on the screen."""
+    return segno.make(url, error="m").svg_inline(scale=1, border=2, omitsize=True, light="#fff")
+
+
 @get("/screen/{venue_id:int}", include_in_schema=False)
 async def venue_screen(request: Request[Any, Any, Any], venue_id: FromPath[int]) -> Template:
     p = principal_of(request)
@@ -78,7 +91,9 @@ async def venue_screen(request: Request[Any, Any, Any], venue_id: FromPath[int])
         tts = (await session.execute(select(TopicType).where(TopicType.contest_id == venue.contest_id))).scalars()
         english = translator_for(request).locale == "en"
         topics = {tt.key: tt.name_en if english else tt.name_zh for tt in tts}
-    return render(request, "display/venue.html", venue=venue, current=current, contest=contest, topics=topics)
+    board = board_url(request.app.state.settings.base_url, venue.contest_id)
+    return render(request, "display/venue.html", venue=venue, current=current, contest=contest, topics=topics,
+                  board_url=board, board_qr=screen_qr(board))
 
 
 @get("/api/live/venue/{venue_id:int}", summary="Snapshot of a venue feed (what its big screen shows)")

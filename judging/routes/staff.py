@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from judging.accounts import invite_staff, link_url, reissue_login_link, revoke_tokens, setup_url
+from judging.accounts import SETUP_LINK_TTL, invite_staff, link_url, reissue_login_link, revoke_tokens, setup_url
 from judging.audit import record
 from judging.auth import Principal, requires_owner, requires_staff
 from judging.db.models import Account, AuditLog, Contest, Entry, PanelMember, Person, RoleGrant, Venue
@@ -42,8 +42,16 @@ class Revoked(msgspec.Struct):
     revoked_tokens: int
 
 
+NAME_MAX = 100  # a staff member's display name (the API's InviteIn and the page's form)
+NAME_REQUIRED = "Give the new staff member's name (at most 100 characters)."
+
+
 class InviteIn(msgspec.Struct, forbid_unknown_fields=True):
-    display_name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    display_name: Annotated[str, msgspec.Meta(min_length=1, max_length=NAME_MAX)]
+
+
+class InviteForm(msgspec.Struct):
+    display_name: str = ""
 
 
 class InviteOut(msgspec.Struct):
@@ -140,16 +148,26 @@ async def revoke_api(request: Request[Any, Any, Any], account_id: FromPath[int])
     return Revoked(account_id, await _revoke(request, account_id, ""))
 
 
+async def _invite(request: Request[Any, Any, Any], display_name: str) -> tuple[Account, str]:
+    """A staff account without a password and its one-time setup link (audited); the API and the owner's form on
+    the staff home page both invite through here. The link is not stored (only its hash): it is shown once."""
+    name = display_name.strip()
+    if not name or len(name) > NAME_MAX:
+        raise PodiumError(NAME_REQUIRED, code="invalid", status_code=400)
+    state = request.app.state
+    async with state.db.write() as session:
+        account, raw = await invite_staff(session, state.settings.secret, name)
+        record(session, _me(request), "account.invite", target=f"account:{account.id}", ip=client_ip(request),
+               display_name=account.display_name)
+    return account, setup_url(state.settings.base_url, raw)
+
+
 @post("/api/staff/invitations", summary="Invite a staff member (owner only)", tags=["staff"],
       guards=[requires_owner])
 async def invite_api(request: Request[Any, Any, Any], data: JSONBody[InviteIn]) -> InviteOut:
     """Creates a staff account without a password; the returned one-time link lets its owner choose one."""
-    state = request.app.state
-    async with state.db.write() as session:
-        account, raw = await invite_staff(session, state.settings.secret, data.display_name.strip())
-        record(session, _me(request), "account.invite", target=f"account:{account.id}", ip=client_ip(request),
-               display_name=account.display_name)
-    return InviteOut(account.id, setup_url(state.settings.base_url, raw))
+    account, url = await _invite(request, data.display_name)
+    return InviteOut(account.id, url)
 
 
 async def _audit_rows(session: Any, who: int | None, action: str | None, entry_id: int | None,
@@ -185,11 +203,30 @@ async def audit_api(
 
 
 # ---------------------------------------------------------------------------------------------- pages
-@get("/staff", include_in_schema=False)
-async def staff_home(request: Request[Any, Any, Any]) -> Template:
+async def _home(request: Request[Any, Any, Any], status_code: int = 200, **context: Any) -> Template:
     async with request.app.state.db.read() as session:
         contests = await _contest_summaries(session)
-    return render(request, "staff/home.html", contests=contests)
+    return render(request, "staff/home.html", status_code, contests=contests, name_max=NAME_MAX, **context)
+
+
+@get("/staff", include_in_schema=False)
+async def staff_home(request: Request[Any, Any, Any]) -> Template:
+    return await _home(request)
+
+
+@post("/staff/invitations", include_in_schema=False, guards=[requires_owner], status_code=200)
+async def invite_page(request: Request[Any, Any, Any],
+                      data: Annotated[InviteForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template:
+    """The owner's "invite a staff member" form (staff home page): the new account's one-time setup link and its
+    QR code, shown this once (not cached: the link is a credential until it is used)."""
+    name = data.display_name.strip()
+    if not name or len(name) > NAME_MAX:
+        return await _home(request, 400, invite_error=NAME_REQUIRED, invite_name=data.display_name[:NAME_MAX])
+    account, url = await _invite(request, name)
+    qr = segno.make(url, error="m").svg_inline(scale=1, border=2, omitsize=True)  # viewBox: sized by the page
+    page = render(request, "staff/invite_issued.html", account=account, url=url, qr=qr, days=SETUP_LINK_TTL.days)
+    page.headers["Cache-Control"] = "no-store"
+    return page
 
 
 @get("/staff/contests/{contest_id:int}/people", include_in_schema=False)
@@ -241,8 +278,8 @@ async def audit_page(request: Request[Any, Any, Any], action: FromQuery[str | No
 
 router = Router(
     path="/",
-    route_handlers=[list_contests, reissue_link_api, revoke_api, invite_api, audit_api, staff_home, people_page,
-                    reissue_page, revoke_page, audit_page, *STAFF_CONSOLE],
+    route_handlers=[list_contests, reissue_link_api, revoke_api, invite_api, audit_api, staff_home, invite_page,
+                    people_page, reissue_page, revoke_page, audit_page, *STAFF_CONSOLE],
     guards=[requires_staff],
     tags=["staff"],
 )

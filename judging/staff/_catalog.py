@@ -20,6 +20,27 @@ ZH: dict[str, str] = {
     "{judge} ({src}) also judges a few presentations in {dst}": "{judge}（{src}）到{dst}加评几个成果",
     "Or score one recorded presentation (an anchor) in every venue.": "或让每个分会场都评同一个录像成果（锚定成果）。",
     "Groups:": "分组：",
+    # the public leaderboard's link and QR code (templates/staff/contest.html)
+    "Public leaderboard": "公开排行榜",
+    "Released results only; anyone can open it without logging in. Every venue's big screen shows this QR code in "
+    "its corner; print it or project it so the audience can follow the rankings on their phones.":
+        "只显示已发布的成绩，无需登录即可打开。各分会场大屏的角落都显示这个二维码；也可以打印或投屏，方便观众用手机查看实时排名。",
+    # the owner invites staff (templates/staff/home.html, invite_issued.html; judging/routes/staff.py)
+    "Invite a staff member": "邀请工作人员",
+    "Creates a staff account and a one-time setup link, shown once, with which the new staff member chooses their "
+    "own user name and password. Staff can use every contest page; finalizing grades and inviting staff are for the "
+    "owner only.":
+        "创建一个工作人员账号和一次性设置链接（只显示一次），新同事用它自行设置用户名和密码。工作人员可以使用全部赛事页面；"
+        "成绩定稿和邀请工作人员只有管理员可以操作。",
+    "Create the invitation": "生成邀请链接",
+    "Give the new staff member's name (at most 100 characters).": "请填写新工作人员的姓名（不超过 100 个字）。",
+    "Invitation for {name}": "已邀请{name}",
+    "Give {name} this setup link, or let them scan the QR code: with it they choose their own user name and password "
+    "and then log in to the staff pages.":
+        "请把这个设置链接交给{name}，或让其扫描二维码：用它设置自己的用户名和密码，然后登录工作人员页面。",
+    "The link is shown only this once": "此链接只显示这一次",
+    "Podium does not keep it. Copy, print or scan it now. It works once, within {days} days; if it is lost, invite "
+    "again.": "系统不保存该链接，请现在复制、打印或扫码。链接只能使用一次，{days} 天内有效；如果遗失，请重新邀请。",
     "Overview": "概览", "Setup": "赛事设置", "Import": "导入", "Assignment": "分配", "Conflicts of interest": "回避",
     "QR login sheets": "二维码登录单", "Monitoring": "现场监控", "Grading": "成绩认定",
     "msg:saved": "已保存。", "msg:assigned": "已分配。", "msg:finalized": "已定稿：成绩名单已盖章。",
@@ -204,6 +225,89 @@ ZH: dict[str, str] = {
     'mismatch:missing_in_stored': '{code}：存档的计算结果中没有该成果',
     'mismatch:grade_differs': '{code}：存档为 {stored_grade} {stored_score}，重算为 {grade} {score}',
     'mismatch:not_recomputed': '成果 ID {entry}：存档中有，重算结果中没有',
+    'mismatch:review_base_differs': '{code}：复核决定针对的计算等级为 {reviewed_from}，重算为 {grade}',
+    # boundary review (judging/staff/grading.py review_boundary, templates/staff/run.html)
+    "{n} boundary entries still need a review decision before approval.": "尚有 {n} 个临界成果未作复核决定，暂不能批准。",
+    "For each, keep the computed grade or give another with a reason; the decision is kept with the grade list and in the audit log.":
+        "请逐一决定：维持计算等级，或说明理由后改为其他等级；决定随成绩名单保存，并记入审计日志。",
+    "Computed grade": "计算等级", "Review decision": "复核决定", "Kept: {grade}": "维持：{grade}",
+    "Changed to {grade}": "改为：{grade}", "Reason (required for a change)": "理由（改变等级时必填）",
+    "Record decision": "记录决定", "reviewed": "复核调整", "msg:reviewed": "已记录复核决定。",
+    "also an initial-review expert": "同时为初审专家",
+    # grading refusals (judging/staff/grading.py GradingError)
+    "unknown calibration method {method}": "未知的校正方法 {method}",
+    "the scoring engine refused the scores: {detail}": "计算引擎无法处理这些评分（技术细节：{detail}）。",
+    "there is no grade run {run}": "没有编号为 {run} 的计算。", "no such grade run": "没有这个计算。",
+    "run {run} is not a preview (it was approved, or is outdated); only a preview can be reviewed":
+        "计算 {run} 已不是预览（已定稿或已过期）：只有预览可以复核。",
+    "run {run} is not a preview (it was approved, or is outdated); only a preview can be approved":
+        "计算 {run} 已不是预览（已定稿或已过期）：只有预览可以批准。",
+    "entry {entry} is not on this run's boundary-review list": "成果 {entry} 不在本次计算的临界复核清单中。",
+    "“{grade}” is not a grade of this run's rule; choose one of {grades}": "“{grade}”不是本次等级规则中的等级；可选：{grades}",
+    "a changed grade needs a reason (at least two characters); it is kept with the list":
+        "改变等级需要填写理由（至少两个字），理由随成绩名单保存。",
+    "{n} boundary entries have no review decision yet: {codes}": "尚有 {n} 个临界成果未作复核决定：{codes}",
+    "scores changed since this preview was computed; compute a new preview first":
+        "计算预览之后评分已有变动：请先重新计算预览。",
+    "Initial-review progress: {done} of {total} assigned reviews submitted.": "初审进度：已提交 {done} / 应提交 {total} 份。",
+    "Submitted": "已提交", "Still to do": "未完成",
+    "Issue login links for all reviewers": "为全部初审专家生成登录链接",
+    "Opens a list of personal links and QR codes to send to each reviewer; their earlier links stop working.":
+        "打开每位专家的个人链接和二维码清单，分别发送给各位专家；此前的链接随即失效。",
+    "Initial-review experts' login links": "初审专家登录链接",
+    "Open this personal link (or scan the code) in any browser to review the assigned reports. Send it to this expert only.":
+        "用任意浏览器打开此个人链接（或扫码），即可评审分配给您的成果报告。仅发送给本人。",
+    "Nobody to list yet: add initial-review experts (import them, or assign reviewers) first.":
+        "暂无专家：请先导入初审专家或分配初审任务。",
+    "grade changed in the boundary review (the reason is in the Excel grade list)": "等级经临界复核调整（理由见 Excel 成绩名单）",
+    # refused staff forms (judging/errors.py Refusal: SetupError, AssignmentError; judging/staff/web.py _bad;
+    # templates/staff/error.html). Parameters are filled in after translation; field names are msgids too.
+    "Could not save": "无法保存",
+    "Nothing was saved. Go back, correct the form and send it again.": "未保存任何内容。请返回，修改表单后重新提交。",
+    "the contest needs a name": "请填写赛事名称。",
+    "the year must be between 2000 and 2100": "年份必须在 2000 到 2100 之间。",
+    "the key must be lower-case letters, digits and _": "代码只能由小写字母、数字和 _ 组成，并以字母开头。",
+    "topic type {key} exists already": "课题类型代码 {key} 已存在。",
+    "a stage weight must be between 0 and 1": "阶段权重必须在 0 到 1 之间。",
+    "no such rubric": "没有这个评分表。", "no such rubric in this contest": "本赛事没有这个评分表。",
+    "this rubric is frozen: scoring has started": "该评分表已锁定：评分已开始。",
+    "a rubric needs at least one item": "评分表至少需要一个评分项。",
+    "duplicate item key {key}": "评分项代码 {key} 重复。", "every item needs a Chinese label": "每个评分项都需要中文名称。",
+    "maximum and step must be positive": "满分和步长必须是正数（满分不超过 1000）。",
+    "Each line needs key | label | English label | max | step: “{line}”":
+        "每行应为：代码 | 中文名称 | 英文名称 | 满分 | 步长。这一行不符合：“{line}”",
+    "a venue needs a code and a name": "分会场需要编号和名称。", "venue code {code} is taken": "分会场编号 {code} 已被使用。",
+    "no such venue": "没有这个分会场。",
+    "minutes must be a whole number between 0 and 180": "分钟数必须是 0 到 180 之间的整数。",
+    "minutes must be between 0 and 180": "分钟数必须在 0 到 180 之间。",
+    "start time must look like 2024-05-20T08:30": "开始时间的格式应为 2024-05-20T08:30。",
+    "the grade rule kind must be quota or threshold": "等级规则只能是“按发表成果比例（名额）”或“按分数线”。",
+    "the grade rule needs at least one grade label": "等级规则至少需要一个等级名称。",
+    "give one share per grade label ({labels} labels, {given} shares)":
+        "每个等级名称需要一个比例（现有 {labels} 个等级名称、{given} 个比例）。",
+    "the shares must not be negative and must add up to at most 1 (they add up to {total})":
+        "各等级比例不能为负数，合计不能超过 1（现在合计 {total}）。",
+    "give one threshold per grade label ({labels} labels, {given} thresholds)":
+        "每个等级名称需要一条分数线（现有 {labels} 个等级名称、{given} 条分数线）。",
+    "the thresholds must go down from the best grade to the last": "分数线必须从最高等级到最低等级依次降低。",
+    "the grade rule is not valid: {detail}": "等级规则无效：{detail}",
+    "{what} must be a number": "{what}必须是数字。", "{what} must be a whole number.": "{what}必须是整数。",
+    "{what} must be numbers separated by commas": "{what}必须是用逗号分隔的数字。", "{what} is required.": "请填写{what}。",
+    "venue or person is not in this contest": "分会场或人员不属于本赛事。",
+    "the chief judge must be on the venue's panel": "评审组长必须是该分会场评委组的成员。",
+    "the contest has no venues": "本赛事还没有分会场：请先在赛事设置中添加。",
+    "no such entry in this contest": "本赛事没有这个成果。", "no such venue in this contest": "本赛事没有这个分会场。",
+    "each entry needs at least 2 reviewers": "每个成果至少需要 2 位初审专家。",
+    "only {have} reviewers; {need} are needed per entry": "只有 {have} 位初审专家，而每个成果需要 {need} 位。",
+    "no such person in this contest": "本赛事没有这个人员。",
+    "a conflict needs an entry or an organization": "回避需要指定成果或单位。", "a conflict needs a reason": "请填写回避理由。",
+    "stage must be initial or onsite": "阶段只能是初审（initial）或现场发表（onsite）。",
+    "Unknown calibration method.": "未知的校正方法。", "draws must be between 50 and 5000": "模拟次数必须在 50 到 5000 之间。",
+    "no such contest": "没有这个赛事。", "the contest has no entries": "本赛事还没有成果。",
+    "year": "年份", "venue": "分会场", "entry": "成果", "person": "人员", "running order": "发表顺序", "seed": "随机种子",
+    "reviewers per entry": "每个成果的专家数", "draws": "模拟次数", "weight": "权重", "max": "满分", "step": "步长",
+    "shares": "各等级比例", "thresholds": "分数线", "floor": "最低分", "recommend_top_k": "推荐上报名额",
+    "trim_from": "去掉最高分和最低分的评委人数",
 }
 
 EN: dict[str, str] = {
@@ -254,6 +358,10 @@ EN: dict[str, str] = {
     'mismatch:missing_in_stored': '{code}: missing in the stored run',
     'mismatch:grade_differs': '{code}: stored {stored_grade} {stored_score}, recomputed {grade} {score}',
     'mismatch:not_recomputed': 'entry {entry}: stored but not recomputed',
+    'mismatch:review_base_differs': '{code}: reviewed from {reviewed_from}, recomputed {grade}',
+    "msg:reviewed": "Review decision recorded.",
+    # refused staff forms: field names shown inside a message
+    "recommend_top_k": "the number recommended onward", "trim_from": "the judge count for dropping highest and lowest",
 }
 
 

@@ -13,7 +13,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from judging.db.models import (
@@ -24,14 +24,17 @@ from judging.db.models import (
     ReviewerAssignment,
     RoleGrant,
     ScoreSheet,
+    SheetVersion,
     Stage,
     Venue,
 )
+from judging.errors import Refusal
 from judging.staff.conflicts import conflicted_pairs
 
 
-class AssignmentError(ValueError):
-    pass
+class AssignmentError(Refusal):
+    """A refused assignment: an English catalog template and its parameters (``str()`` is the English text; the
+    staff console shows it in the viewer's language)."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -47,6 +50,19 @@ async def ensure_account(session: AsyncSession, contest_id: int, person: Person,
     if reviewer:
         await _grant(session, account.id, "reviewer", contest_id, None)
     return account
+
+
+async def reviewer_progress(session: AsyncSession, contest_id: int) -> dict[int, int]:
+    """person id -> entries of their assignment with a submitted initial-review sheet (a current version)."""
+    rows = await session.execute(
+        select(ScoreSheet.person_id, func.count(func.distinct(ScoreSheet.entry_id)))
+        .join(Stage, Stage.id == ScoreSheet.stage_id)
+        .join(SheetVersion, (SheetVersion.sheet_id == ScoreSheet.id) & SheetVersion.is_current.is_(True))
+        .join(ReviewerAssignment, (ReviewerAssignment.entry_id == ScoreSheet.entry_id)
+              & (ReviewerAssignment.person_id == ScoreSheet.person_id))
+        .where(Stage.contest_id == contest_id, Stage.kind == "initial")
+        .group_by(ScoreSheet.person_id))
+    return {int(person): int(n) for person, n in rows}
 
 
 VENUE_ACCOUNTS = (("host", "主持人"), ("display", "大屏"))
@@ -279,7 +295,8 @@ async def assign_reviewers(session: AsyncSession, contest_id: int, per_entry: in
         select(Account.person_id).join(RoleGrant, Account.id == RoleGrant.account_id)
         .where(RoleGrant.role == "reviewer", RoleGrant.contest_id == contest_id))).scalars() if pid is not None})
     if len(reviewers) < per_entry:
-        raise AssignmentError(f"only {len(reviewers)} reviewers; {per_entry} are needed per entry")
+        raise AssignmentError("only {have} reviewers; {need} are needed per entry", have=len(reviewers),
+                              need=per_entry)
     existing: dict[int, set[int]] = defaultdict(set)
     for ra in (await session.execute(select(ReviewerAssignment).join(Entry, Entry.id == ReviewerAssignment.entry_id)
                                      .where(Entry.contest_id == contest_id))).scalars():

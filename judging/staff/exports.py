@@ -20,7 +20,7 @@ from judging.db.models import Contest, GradeResult, GradeRun, Rubric, RubricItem
 from judging.staff.grading import Inputs, load_inputs
 
 GRADE_HEADERS = ["排名", "成果编号", "成果名称", "小组名称", "企业名称", "推荐单位", "课题类型", "分会场", "初审得分",
-                 "发表得分", "最终得分", "等级", "该等级概率", "推荐上报"]
+                 "发表得分", "最终得分", "等级", "该等级概率", "推荐上报", "临界复核"]
 DROPPED_FILL = PatternFill("solid", fgColor="DDDDDD")
 RECUSED_FILL = PatternFill("solid", fgColor="FDE2E0")
 BOLD = Font(bold=True)
@@ -67,7 +67,16 @@ def _grade_row(r: dict[str, Any]) -> list[Any]:
             r.get("recommending_unit"), r.get("topic"), r.get("venue"), _round(r.get("initial")),
             _round(r.get("onsite")), _round(r.get("final")), r.get("grade"),
             None if r.get("probability") is None else round(float(r["probability"]), 3),
-            "是" if r.get("recommended") else ""]
+            "是" if r.get("recommended") else "", review_note(r.get("review"))]
+
+
+def review_note(review: dict[str, Any] | None) -> str:
+    """The boundary review's decision as the grade list prints it ("" when the entry needed none)."""
+    if not review:
+        return ""
+    if review.get("kept"):
+        return f"维持{review['grade']}" + (f"：{review['reason']}" if review.get("reason") else "")
+    return f"由{review['from']}改为{review['grade']}：{review.get('reason', '')}"
 
 
 def _round(x: Any) -> float | None:

@@ -41,14 +41,15 @@ from judging.db.models import (
     TopicType,
     Venue,
 )
+from judging.errors import Refusal
 from judging.staff.conflicts import conflicted_pairs
 
 ENGINE_VERSION = getattr(scoring, "ENGINE_VERSION", "unknown")
 METHODS = tuple(getattr(scoring, "METHODS", ("mean", "trimmed", "calibrated")))
 
 
-class GradingError(ValueError):
-    pass
+class GradingError(Refusal):
+    """A refused grading step, as a catalog template with its parameters (``str()`` is the English text)."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -297,7 +298,7 @@ def _stage_obs(inputs: Inputs, stage: str, eidx: dict[int, int], vidx: dict[int 
 def compute(inputs: Inputs, settings: dict[str, Any]) -> Preview:
     s = dict(settings)
     if s["method"] not in METHODS:
-        raise GradingError(f"unknown calibration method {s['method']!r}")
+        raise GradingError("unknown calibration method {method}", method=s["method"])
     entries = inputs.entries
     n = len(entries)
     if n == 0:
@@ -326,7 +327,7 @@ def compute(inputs: Inputs, settings: dict[str, Any]) -> Preview:
             fits["onsite"] = scoring.calibrate(onsite[0], s["method"], **kw)
             trimmed["onsite"] = scoring.calibrate(onsite[0], "trimmed", min_for_trim=trim)
     except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
-        raise GradingError(f"the scoring engine refused the scores: {exc}") from exc
+        raise GradingError("the scoring engine refused the scores: {detail}", detail=str(exc)) from exc
     venue_name = _venue_namer(inputs, vidx)
     for stage, f in fits.items():
         warnings.extend(_note(w, stage, venue_name) for w in getattr(f, "warnings", ()))
@@ -534,12 +535,69 @@ async def current_digest(session: AsyncSession, contest_id: int) -> str:
     return digest(await load_inputs(session, contest_id))
 
 
+# --------------------------------------------------------------------------------------------------
+# Boundary review: before approval, staff decide on each entry of the preview's boundary-review list (its grade
+# the data cannot settle): keep the computed grade, or give another one, with a reason. Decisions live in the run
+# (``config["reviews"]``, keyed by entry id, and the result's ``explanation["review"]``), are audited, and are
+# re-applied by :func:`verify`; approval needs a decision for every listed entry.
+# --------------------------------------------------------------------------------------------------
+REASON_MIN = 2
+
+
+def reviews_of(run: GradeRun) -> dict[str, dict[str, Any]]:
+    return dict((run.config or {}).get("reviews", {}))
+
+
+def unreviewed(run: GradeRun) -> list[int]:
+    """Entries on the run's boundary-review list without a decision yet."""
+    done = reviews_of(run)
+    return [int(i) for i in (run.config or {}).get("report", {}).get("boundary", []) if str(i) not in done]
+
+
+async def review_boundary(session: AsyncSession, run_id: int, entry_id: int, grade: str, reason: str,
+                          account_id: int | None, by_name: str) -> dict[str, Any]:
+    """Record (or replace) the decision on one boundary entry of a preview; returns the decision."""
+    run = await session.get(GradeRun, run_id, with_for_update=True)
+    if run is None:
+        raise GradingError("there is no grade run {run}", run=run_id)
+    if run.status != "preview":
+        raise GradingError("run {run} is not a preview (it was approved, or is outdated); only a preview can be "
+                           "reviewed", run=run_id)
+    report = (run.config or {}).get("report", {})
+    if entry_id not in report.get("boundary", []):
+        raise GradingError("entry {entry} is not on this run's boundary-review list", entry=entry_id)
+    names = list(report.get("grade_names", []))
+    if grade not in names:
+        raise GradingError("“{grade}” is not a grade of this run's rule; choose one of {grades}", grade=grade,
+                           grades=", ".join(names))
+    result = (await session.execute(select(GradeResult).where(
+        GradeResult.run_id == run_id, GradeResult.entry_id == entry_id))).scalar_one()
+    computed = str((result.explanation or {}).get("grade", result.grade))
+    reason = reason.strip()
+    if grade != computed and len(reason) < REASON_MIN:
+        raise GradingError("a changed grade needs a reason (at least two characters); it is kept with the list")
+    decision = {"grade": grade, "from": computed, "kept": grade == computed, "reason": reason,
+                "by": account_id, "by_name": by_name, "at": utcnow().isoformat(timespec="seconds")}
+    result.grade = grade
+    result.explanation = {**(result.explanation or {}), "review": decision}
+    run.config = {**run.config, "reviews": {**reviews_of(run), str(entry_id): decision}}
+    await session.flush()
+    return decision
+
+
 async def finalize(session: AsyncSession, run_id: int, account_id: int) -> GradeRun:
     run = await session.get(GradeRun, run_id)
     if run is None:
         raise GradingError("no such grade run")
     if run.status != "preview":
-        raise GradingError(f"run {run_id} is {run.status}; only a preview can be approved")
+        raise GradingError("run {run} is not a preview (it was approved, or is outdated); only a preview can be "
+                           "approved", run=run_id)
+    pending = unreviewed(run)
+    if pending:
+        codes = (await session.execute(select(Entry.code).where(Entry.id.in_(pending)).order_by(Entry.code))
+                 ).scalars().all()
+        raise GradingError("{n} boundary entries have no review decision yet: {codes}", n=len(pending),
+                           codes=", ".join(codes))
     if await current_digest(session, run.contest_id) != run.input_digest:
         raise GradingError("scores changed since this preview was computed; compute a new preview first")
     for other in (await session.execute(select(GradeRun).where(
@@ -561,6 +619,7 @@ MISMATCH_CODES: dict[str, tuple[str, ...]] = {  # code -> params its message use
     "missing_in_stored": ("code",),
     "grade_differs": ("code", "stored_grade", "stored_score", "grade", "score"),
     "not_recomputed": ("entry",),
+    "review_base_differs": ("code", "reviewed_from", "grade"),
 }
 
 
@@ -586,7 +645,7 @@ async def verify(session: AsyncSession, run_id: int) -> Verification:
     """Recompute a run from the log (the exact versions it used) and compare digest and results."""
     run = await session.get(GradeRun, run_id)
     if run is None:
-        raise GradingError(f"there is no grade run {run_id}")
+        raise GradingError("there is no grade run {run}", run=run_id)
     inputs = await load_inputs(session, run.contest_id, snapshot=run.config.get("snapshot", {}))
     preview = compute(inputs, run.config.get("settings", {}))
     stored = {r.entry_id: r for r in (await session.execute(
@@ -598,6 +657,7 @@ async def verify(session: AsyncSession, run_id: int) -> Verification:
     if preview.digest != run.input_digest:
         mismatches.append(scoring.Note("input digest differs", "input_digest"))
     seen = set()
+    reviews = reviews_of(run)
     for r in preview.results:
         s = stored.get(r["entry_id"])
         seen.add(r["entry_id"])
@@ -605,6 +665,13 @@ async def verify(session: AsyncSession, run_id: int) -> Verification:
             mismatches.append(scoring.Note(f"{r['code']}: missing in the stored run", "missing_in_stored",
                                            {"code": r["code"]}))
             continue
+        review = reviews.get(str(r["entry_id"]))
+        if review is not None:  # the boundary review's decision stands on the grade it was made on
+            if review["from"] != r["grade"]:
+                mismatches.append(scoring.Note(
+                    f"{r['code']}: reviewed from {review['from']}, recomputed {r['grade']}", "review_base_differs",
+                    {"code": r["code"], "reviewed_from": review["from"], "grade": r["grade"]}))
+            r = {**r, "grade": review["grade"]}
         if s.grade != r["grade"] or _dec(r["final"]) != (None if s.final_score is None else Decimal(s.final_score)
                                                           .quantize(Decimal("0.0001"))) \
                 or (s.rank or None) != r["rank"] or bool(s.recommended) != r["recommended"]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -13,13 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from judging.db.models import Contest, Rubric, RubricItem, ScoreSheet, Stage, TopicType, Venue
+from judging.errors import Msgid, Refusal
 from judging.events import ensure_counter
 from judging.presets import DEFAULT_GRADE_RULE, STAGES, TOPIC_TYPES, TopicPreset
 from judging.staff.assignment import ensure_venue_accounts
 
 
-class SetupError(ValueError):
-    pass
+class SetupError(Refusal):
+    """A refused setup change: an English catalog template and its parameters (``str()`` is the English text;
+    the staff console shows it in the viewer's language)."""
 
 
 async def create_contest(session: AsyncSession, name: str, year: int, organizer: str = "") -> Contest:
@@ -50,7 +53,7 @@ async def add_topic_type(session: AsyncSession, contest_id: int, key: str, name_
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", key):
         raise SetupError("the key must be lower-case letters, digits and _")
     if await session.scalar(select(TopicType.id).where(TopicType.contest_id == contest_id, TopicType.key == key)):
-        raise SetupError(f"topic type {key} exists already")
+        raise SetupError("topic type {key} exists already", key=key)
     tt = TopicType(contest_id=contest_id, key=key, name_zh=name_zh.strip()[:50], name_en=name_en.strip()[:80])
     session.add(tt)
     await session.flush()
@@ -103,7 +106,7 @@ async def replace_rubric_items(session: AsyncSession, contest_id: int, rubric_id
     for n, it in enumerate(items):
         key = str(it.get("key", "")).strip() or f"item{n + 1}"
         if key in keys:
-            raise SetupError(f"duplicate item key {key}")
+            raise SetupError("duplicate item key {key}", key=key)
         keys.add(key)
         label = str(it.get("label_zh", "")).strip()
         if not label:
@@ -128,7 +131,7 @@ async def save_venue(session: AsyncSession, contest_id: int, data: dict[str, Any
         raise SetupError("a venue needs a code and a name")
     clash = await session.scalar(select(Venue.id).where(Venue.contest_id == contest_id, Venue.code == code))
     if clash is not None and clash != venue_id:
-        raise SetupError(f"venue code {code} is taken")
+        raise SetupError("venue code {code} is taken", code=code)
     old_name = None
     if venue_id is None:
         position = int(await session.scalar(select(func.count(Venue.id)).where(Venue.contest_id == contest_id)) or 0)
@@ -143,7 +146,10 @@ async def save_venue(session: AsyncSession, contest_id: int, data: dict[str, Any
     venue.location = str(data.get("location", "") or "")[:200]
     for field_name in ("presentation_minutes", "qa_minutes"):
         if data.get(field_name) not in (None, ""):
-            minutes = int(data[field_name])
+            try:
+                minutes = int(str(data[field_name]).strip())
+            except ValueError as exc:
+                raise SetupError("minutes must be a whole number between 0 and 180") from exc
             if not 0 <= minutes <= 180:
                 raise SetupError("minutes must be between 0 and 180")
             setattr(venue, field_name, minutes)
@@ -171,15 +177,31 @@ def validate_grade_rule(rule: dict[str, Any]) -> dict[str, Any]:
     if out.get("kind") not in ("quota", "threshold"):
         raise SetupError("the grade rule kind must be quota or threshold")
     labels = [str(x).strip() for x in out.get("labels", []) if str(x).strip()]
+    if not labels:
+        raise SetupError("the grade rule needs at least one grade label")
     out["labels"] = labels
-    out["shares"] = [float(x) for x in out.get("shares", [])][: len(labels)]
-    out["cuts"] = [float(x) for x in out.get("cuts", [90, 85, 80])][: len(labels)]
+    out["shares"] = [_float(x, "shares") for x in out.get("shares", [])][: len(labels)]
+    out["cuts"] = [_float(x, "thresholds") for x in out.get("cuts", [90, 85, 80])][: len(labels)]
     if out.get("floor") in ("", None):
         out["floor"] = None
     else:
-        out["floor"] = float(out["floor"])
-    out["recommend_top_k"] = int(out.get("recommend_top_k") or 0)
-    out["trim_from"] = int(out.get("trim_from") or 5)
+        out["floor"] = _float(out["floor"], "floor")
+    out["recommend_top_k"] = _whole(out.get("recommend_top_k") or 0, "recommend_top_k")
+    out["trim_from"] = _whole(out.get("trim_from") or 5, "trim_from")
+    if out["kind"] == "quota":
+        if len(out["shares"]) != len(labels):
+            raise SetupError("give one share per grade label ({labels} labels, {given} shares)",
+                             labels=len(labels), given=len(out["shares"]))
+        total = sum(out["shares"])
+        if any(x < 0 for x in out["shares"]) or total > 1 + 1e-9:
+            raise SetupError("the shares must not be negative and must add up to at most 1 (they add up to "
+                             "{total})", total=f"{total:g}")
+    else:
+        if len(out["cuts"]) != len(labels):
+            raise SetupError("give one threshold per grade label ({labels} labels, {given} thresholds)",
+                             labels=len(labels), given=len(out["cuts"]))
+        if any(a <= b for a, b in zip(out["cuts"], out["cuts"][1:], strict=False)):
+            raise SetupError("the thresholds must go down from the best grade to the last")
     out["coi_same_recommending_unit"] = bool(out.get("coi_same_recommending_unit", False))
     settings = {"kind": out["kind"], "shares": out["shares"], "cuts": out["cuts"], "labels": labels,
                 "floor": out["floor"], "non_presenter_grade": out.get("non_presenter_grade", "优秀奖"),
@@ -187,7 +209,7 @@ def validate_grade_rule(rule: dict[str, Any]) -> dict[str, Any]:
     try:
         make_rule(settings)
     except ValueError as exc:
-        raise SetupError(f"the grade rule is not valid: {exc}") from exc
+        raise SetupError("the grade rule is not valid: {detail}", detail=str(exc)) from exc
     return out
 
 
@@ -195,7 +217,24 @@ def _decimal(value: Any, what: str) -> Decimal:
     try:
         d = Decimal(str(value).strip())
     except (InvalidOperation, ValueError) as exc:
-        raise SetupError(f"{what} must be a number") from exc
+        raise SetupError("{what} must be a number", what=Msgid(what)) from exc
     if not d.is_finite():
-        raise SetupError(f"{what} must be a number")
+        raise SetupError("{what} must be a number", what=Msgid(what))
     return d
+
+
+def _float(value: Any, what: str) -> float:
+    try:
+        x = float(str(value).strip())
+    except ValueError as exc:
+        raise SetupError("{what} must be a number", what=Msgid(what)) from exc
+    if not math.isfinite(x):
+        raise SetupError("{what} must be a number", what=Msgid(what))
+    return x
+
+
+def _whole(value: Any, what: str) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError as exc:
+        raise SetupError("{what} must be a whole number.", what=Msgid(what)) from exc

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -36,7 +38,7 @@ from judging.db.models import (
     TopicType,
     Venue,
 )
-from judging.errors import PodiumError
+from judging.errors import Msgid, PodiumError, Refusal
 from judging.events import after_commit
 from judging.i18n import Translator
 from judging.staff import assignment, charts, conflicts, exports, grading, importing, monitor, qr, setup
@@ -53,8 +55,32 @@ def _me(request: Request[Any, Any, Any]) -> Principal:
     return p
 
 
-def _bad(message: str, code: str = "invalid") -> PodiumError:
-    return PodiumError(message, code=code, status_code=400)
+def _bad(reason: str | Exception, code: str = "invalid", status_code: int = 400) -> PodiumError:
+    """A refused request (400). The API gets the JSON error with the English text; a staff form gets the refusal
+    page in the viewer's language. ``reason`` is a :class:`Refusal` (a ``SetupError`` or ``AssignmentError``:
+    a catalog template and its parameters) or an English message that is itself a catalog msgid; raise it inside
+    the handler's ``db.write()`` block (or before it), so the refused change is rolled back."""
+    refusal = reason if isinstance(reason, Refusal) else Refusal(str(reason))
+    return PodiumError(str(refusal), code=code, status_code=status_code, page=partial(_refused_page, refusal))
+
+
+_SECTIONS = {"setup": "setup", "import": "import", "assign": "assign", "conflicts": "conflicts", "qr": "qr",
+             "people": "people", "monitor": "monitor", "grading": "grading", "runs": "grading"}
+
+
+def _refused_page(refusal: Refusal, request: Request[Any, Any, Any], exc: PodiumError) -> Response[Any]:
+    """The staff page for a refused form: the message in the viewer's language, nothing changed, a way back (the
+    form's page from the Referer when it is on this site, else the contest's page)."""
+    contest_id = request.path_params.get("contest_id")
+    home = f"/staff/contests/{contest_id}" if contest_id is not None else "/staff"
+    ref = urlsplit(request.headers.get("referer", ""))
+    same_site = ref.netloc in ("", request.url.netloc) and ref.path.startswith("/") and not ref.path.startswith("//")
+    back = ref.path + (f"?{ref.query}" if ref.query else "") if same_site else home
+    parts = request.url.path.split("/")
+    tab = _SECTIONS.get(parts[4], "overview") if len(parts) > 4 else "overview"
+    t = translator_for(request)
+    return render(request, "staff/error.html", status_code=exc.status_code, message=refusal.text(t.gettext),
+                  back=back, home=home, contest={"id": contest_id} if contest_id is not None else None, tab=tab)
 
 
 async def _contest(session: Any, contest_id: int) -> Contest:
@@ -73,11 +99,11 @@ def _int(value: Any, what: str, default: int | None = None) -> int:
     if value in (None, ""):
         if default is not None:
             return default
-        raise _bad(f"{what} is required.")
+        raise _bad(Refusal("{what} is required.", what=Msgid(what)))
     try:
         return int(str(value).strip())
     except ValueError as exc:
-        raise _bad(f"{what} must be a whole number.") from exc
+        raise _bad(Refusal("{what} must be a whole number.", what=Msgid(what))) from exc
 
 
 def _back(path: str, msg: str = "") -> Redirect:
@@ -109,7 +135,7 @@ async def create_contest_api(request: Request[Any, Any, Any], data: JSONBody[Con
         try:
             c = await setup.create_contest(session, data.name, data.year, data.organizer)
         except setup.SetupError as exc:
-            raise _bad(str(exc)) from exc
+            raise _bad(exc) from exc
         record(session, _me(request), "contest.create", contest_id=c.id, target=f"contest:{c.id}",
                ip=client_ip(request), name=c.name, year=c.year)
     return ContestOut(c.id, c.name, c.year)
@@ -123,7 +149,7 @@ async def create_contest_page(request: Request[Any, Any, Any]) -> Redirect:
             c = await setup.create_contest(session, f.get("name", ""), _int(f.get("year"), "year"),
                                            f.get("organizer", ""))
         except setup.SetupError as exc:
-            raise _bad(str(exc)) from exc
+            raise _bad(exc) from exc
         record(session, _me(request), "contest.create", contest_id=c.id, target=f"contest:{c.id}",
                ip=client_ip(request), name=c.name, year=c.year)
     return Redirect(f"/staff/contests/{c.id}/setup")
@@ -142,7 +168,9 @@ async def contest_page(request: Request[Any, Any, Any], contest_id: FromPath[int
             "runs": await session.scalar(select(func.count(GradeRun.id)).where(GradeRun.contest_id == contest_id)),
         }
         conn = await assignment.connectivity(session, contest_id)
-    return render(request, "staff/contest.html", contest=contest, counts=counts, conn=conn, tab="overview")
+    board_url = f"{request.app.state.settings.base_url}/board/{contest_id}"  # the public leaderboard: link + QR
+    return render(request, "staff/contest.html", contest=contest, counts=counts, conn=conn, tab="overview",
+                  board_url=board_url, board_qr=qr.qr_svg(board_url, 5))
 
 
 # ============================================================================================ setup
@@ -177,7 +205,7 @@ async def setup_stages(request: Request[Any, Any, Any], contest_id: FromPath[int
             done = await setup.set_stage_weights(session, contest_id, {k: f[k] for k in ("initial", "onsite")
                                                                        if f.get(k)})
         except setup.SetupError as exc:
-            raise _bad(str(exc)) from exc
+            raise _bad(exc) from exc
         record(session, _me(request), "setup.stage_weights", contest_id=contest_id, ip=client_ip(request), **done)
     return _back(f"/staff/contests/{contest_id}/setup", "saved")
 
@@ -186,14 +214,18 @@ async def setup_stages(request: Request[Any, Any, Any], contest_id: FromPath[int
 async def setup_grade_rule(request: Request[Any, Any, Any], contest_id: FromPath[int]) -> Redirect:
     f = await _form(request)
 
-    def nums(text: str) -> list[float]:
-        return [float(x) for x in text.replace("，", ",").split(",") if x.strip()]
+    def nums(text: str, what: str) -> list[float]:
+        try:
+            return [float(x) for x in text.replace("，", ",").split(",") if x.strip()]
+        except ValueError as exc:
+            raise setup.SetupError("{what} must be numbers separated by commas", what=Msgid(what)) from exc
 
     try:
         rule = {
             "kind": f.get("kind", "quota"), "labels": [x.strip() for x in f.get("labels", "").replace("，", ",")
                                                        .split(",") if x.strip()],
-            "shares": nums(f.get("shares", "")), "cuts": nums(f.get("cuts", "")), "floor": f.get("floor", ""),
+            "shares": nums(f.get("shares", ""), "shares"), "cuts": nums(f.get("cuts", ""), "thresholds"),
+            "floor": f.get("floor", ""),
             "non_presenter_grade": f.get("non_presenter_grade", "优秀奖").strip() or "优秀奖",
             "recommend_top_k": f.get("recommend_top_k") or 0, "trim_from": f.get("trim_from") or 5,
             "group_by": f.get("group_by", "topic_type"), "method": f.get("method", "calibrated"),
@@ -201,7 +233,7 @@ async def setup_grade_rule(request: Request[Any, Any, Any], contest_id: FromPath
         }
         cleaned = setup.validate_grade_rule(rule)
     except (ValueError, setup.SetupError) as exc:
-        raise _bad(str(exc)) from exc
+        raise _bad(exc) from exc
     async with request.app.state.db.write() as session:
         contest = await _contest(session, contest_id)
         before = dict(contest.grade_rule or {})
@@ -220,7 +252,7 @@ async def setup_venue(request: Request[Any, Any, Any], contest_id: FromPath[int]
         try:
             v = await setup.save_venue(session, contest_id, f, venue_id)
         except (setup.SetupError, ValueError) as exc:
-            raise _bad(str(exc)) from exc
+            raise _bad(exc) from exc
         record(session, _me(request), "setup.venue", contest_id=contest_id, target=f"venue:{v.id}",
                ip=client_ip(request), code=v.code, name=v.name, created=venue_id is None)
     return _back(f"/staff/contests/{contest_id}/setup", "saved")
@@ -235,7 +267,7 @@ async def setup_topic_type(request: Request[Any, Any, Any], contest_id: FromPath
             tt = await setup.add_topic_type(session, contest_id, f.get("key", ""), f.get("name_zh", ""),
                                             f.get("name_en", "") or f.get("name_zh", ""))
         except setup.SetupError as exc:
-            raise _bad(str(exc)) from exc
+            raise _bad(exc) from exc
         record(session, _me(request), "setup.topic_type", contest_id=contest_id, target=f"topic_type:{tt.id}",
                ip=client_ip(request), key=tt.key)
     return _back(f"/staff/contests/{contest_id}/setup", "saved")
@@ -252,7 +284,7 @@ async def setup_rubric(request: Request[Any, Any, Any], contest_id: FromPath[int
         if not any(parts):
             continue
         if len(parts) < 4:
-            raise _bad(f"Each line needs key | label | English label | max | step: {line!r}")
+            raise _bad(Refusal("Each line needs key | label | English label | max | step: “{line}”", line=line))
         items.append({"key": parts[0], "label_zh": parts[1], "label_en": parts[2], "max_points": parts[3],
                       "step": parts[4] if len(parts) > 4 and parts[4] else "0.5"})
     async with request.app.state.db.write() as session:
@@ -260,7 +292,7 @@ async def setup_rubric(request: Request[Any, Any, Any], contest_id: FromPath[int
         try:
             rub = await setup.replace_rubric_items(session, contest_id, rubric_id, items)
         except setup.SetupError as exc:
-            raise _bad(str(exc)) from exc
+            raise _bad(exc) from exc
         record(session, _me(request), "setup.rubric", contest_id=contest_id, target=f"rubric:{rub.id}",
                ip=client_ip(request), items=items)
     return _back(f"/staff/contests/{contest_id}/setup", "saved")
@@ -466,6 +498,7 @@ async def _assign_context(session: Any, contest_id: int) -> dict[str, Any]:
     return {
         "contest": contest, "venues": venues, "entries": entries, "people": people, "members": members,
         "person_by_id": {p.id: p for p in people}, "topic_types": tts, "reviewer_load": load,
+        "reviewer_done": await assignment.reviewer_progress(session, contest_id),
         "reviewers_per_entry": per_entry, "mix": mix,
         "short_reviews": sum(1 for e in entries if per_entry.get(e.id, 0) < 2),
         "reviewer_ids": reviewer_ids, "last_seed": last_seed.detail.get("seed") if last_seed else None,
@@ -490,7 +523,7 @@ async def assign_random(request: Request[Any, Any, Any], contest_id: FromPath[in
         try:
             plan = await assignment.assign_entries_random(session, contest_id, seed)
         except assignment.AssignmentError as exc:
-            raise _bad(str(exc)) from exc
+            raise _bad(exc) from exc
         record(session, _me(request), "assign.entries_random", contest_id=contest_id, ip=client_ip(request),
                seed=seed, placement={str(k): list(v) for k, v in plan.placement.items()},
                conflicts_left=plan.conflicts)
@@ -508,7 +541,7 @@ async def assign_entry(request: Request[Any, Any, Any], contest_id: FromPath[int
         try:
             entry = await assignment.assign_entry(session, contest_id, entry_id, venue_id, order)
         except assignment.AssignmentError as exc:
-            raise _bad(str(exc)) from exc
+            raise _bad(exc) from exc
         record(session, _me(request), "assign.entry", contest_id=contest_id, entry_id=entry.id,
                ip=client_ip(request), venue_id=venue_id, running_order=order)
     return _back(f"/staff/contests/{contest_id}/assign", "saved")
@@ -532,7 +565,7 @@ async def assign_panel(request: Request[Any, Any, Any], contest_id: FromPath[int
                 await assignment.set_panel_member(session, contest_id, venue_id, person_id,
                                                   chief=f.get("chief") == "on")
         except assignment.AssignmentError as exc:
-            raise _bad(str(exc)) from exc
+            raise _bad(exc) from exc
         record(session, _me(request), f"assign.panel_{action}", contest_id=contest_id,
                target=f"person:{person_id}", ip=client_ip(request), venue_id=venue_id)
     return _back(f"/staff/contests/{contest_id}/assign", "saved")
@@ -548,7 +581,7 @@ async def assign_reviewers(request: Request[Any, Any, Any], contest_id: FromPath
         try:
             plan = await assignment.assign_reviewers(session, contest_id, per_entry, seed)
         except assignment.AssignmentError as exc:
-            raise _bad(str(exc)) from exc
+            raise _bad(exc) from exc
         record(session, _me(request), "assign.reviewers", contest_id=contest_id, ip=client_ip(request),
                seed=seed, per_entry=per_entry, added=len(plan.pairs), short=plan.short)
     return _back(f"/staff/contests/{contest_id}/assign", "assigned")
@@ -607,7 +640,7 @@ async def conflicts_add(request: Request[Any, Any, Any], contest_id: FromPath[in
                                              reason=f.get("reason", ""), source="staff",
                                              account_id=_me(request).account_id)
         except ValueError as exc:
-            raise _bad(str(exc)) from exc
+            raise _bad(exc) from exc
         record(session, _me(request), "conflict.add", contest_id=contest_id, entry_id=entry_id,
                target=f"person:{person_id}", reason=c.reason, ip=client_ip(request), organization=c.organization)
     return _back(f"/staff/contests/{contest_id}/conflicts", "saved")
@@ -642,6 +675,22 @@ async def qr_page(request: Request[Any, Any, Any], contest_id: FromPath[int]) ->
         screens = {v.id: await qr.sheet_accounts(session, v.id, "screens") for v in venues}
     return render(request, "staff/qr.html", contest=contest, venues=venues, people=people, screens=screens,
                   tab="qr")
+
+
+@post("/staff/contests/{contest_id:int}/qr/reviewers", include_in_schema=False)
+async def qr_reviewers(request: Request[Any, Any, Any], contest_id: FromPath[int]) -> Template:
+    """Every initial-review expert's personal link and QR code, to send to each (they review remotely): issues
+    fresh links (earlier ones stop working), as a venue's sheet does."""
+    state = request.app.state
+    async with state.db.write() as session:
+        contest = await _contest(session, contest_id)
+        cards = await qr.issue_reviewer_sheet(session, state.settings.secret, state.settings.base_url, contest_id)
+        for c in cards:
+            record(session, _me(request), "token.reissue", contest_id=contest_id, target=f"account:{c.account_id}",
+                   reason="reviewer links", ip=client_ip(request))
+        record(session, _me(request), "qr.sheet", contest_id=contest_id, target=f"contest:{contest_id}",
+               ip=client_ip(request), kind="reviewers", accounts=[c.account_id for c in cards])
+    return render(request, "staff/qr_sheet.html", contest=contest, venue=None, cards=cards, kind="reviewers")
 
 
 @post("/staff/contests/{contest_id:int}/qr/{venue_id:int}/{kind:str}", include_in_schema=False)
@@ -719,7 +768,10 @@ def _settings_from_form(contest: Contest, f: dict[str, str]) -> dict[str, Any]:
     if f.get("group_by") in ("topic_type", "venue", "none"):
         s["group_by"] = f["group_by"]
     if f.get("floor") is not None and "floor" in f:
-        s["floor"] = float(f["floor"]) if f["floor"].strip() else None
+        try:
+            s["floor"] = float(f["floor"]) if f["floor"].strip() else None
+        except ValueError as exc:
+            raise _bad(Refusal("{what} must be a number", what=Msgid("floor"))) from exc
     if s["method"] not in grading.METHODS or s["initial_method"] not in grading.METHODS:
         raise _bad("Unknown calibration method.")
     if not 50 <= int(s["draws"]) <= 5000:
@@ -767,7 +819,7 @@ async def _preview(request: Request[Any, Any, Any], contest_id: int, form: dict[
         try:
             run = await grading.preview_run(session, contest_id, s, me.account_id)
         except grading.GradingError as exc:
-            raise _bad(str(exc), "grading_failed") from exc
+            raise _bad(exc, "grading_failed") from exc
         record(session, me, "grades.preview", contest_id=contest_id, target=f"grade_run:{run.id}",
                ip=client_ip(request), digest=run.input_digest, settings=s)
     return run
@@ -826,7 +878,11 @@ async def run_page(request: Request[Any, Any, Any], contest_id: FromPath[int], r
         "distribution": charts.distribution_chart(rep.get("venue_scores", {}), t("On-site scores per venue")),
         "agreement": charts.agreement_chart(rep.get("venues", []), t("Agreement per venue (ICC, Kendall's W)")),
     }
+    counts = {name: 0 for name in rep.get("grade_names", [])}
+    for r in results:  # after the boundary review's decisions (the report's counts are the computed ones)
+        counts[r["grade"]] = counts.get(r["grade"], 0) + 1
     return render(request, "staff/run.html", contest=contest, run=run, results=results, report=rep, svg=svg,
+                  counts={k: v for k, v in counts.items() if v}, unreviewed=grading.unreviewed(run),
                   boundary=[by_id[i] for i in rep.get("boundary", []) if i in by_id],
                   changes=[by_id[i] for i in rep.get("changes", []) if i in by_id], approver=approver,
                   tab="grading", verification=None, msg=request.query_params.get("msg", ""))
@@ -838,7 +894,7 @@ async def _finalize(request: Request[Any, Any, Any], run_id: int) -> GradeRun:
         try:
             run = await grading.finalize(session, run_id, me.account_id)
         except grading.GradingError as exc:
-            raise PodiumError(str(exc), code="not_allowed", status_code=409) from exc
+            raise _bad(exc, "not_allowed", status_code=409) from exc
         record(session, me, "grades.finalize", contest_id=run.contest_id, target=f"grade_run:{run.id}",
                ip=client_ip(request), digest=run.input_digest, engine_version=run.engine_version)
     return run
@@ -861,6 +917,65 @@ async def finalize_api(request: Request[Any, Any, Any], run_id: FromPath[int]) -
     return await _run_out(request, run_id)
 
 
+class ReviewIn(msgspec.Struct, forbid_unknown_fields=True):
+    entry_id: int
+    grade: str
+    """The grade decided: the computed one (kept) or another of the run's grades."""
+    reason: str = ""
+    """Why (required when the grade changes; kept with the grade list and in the audit log)."""
+
+
+class ReviewOut(msgspec.Struct):
+    run_id: int
+    entry_id: int
+    grade: str
+    computed_grade: str
+    kept: bool
+    reason: str
+    unreviewed: int
+    """Entries of the run's boundary-review list still without a decision (approval needs none left)."""
+
+
+async def _review(request: Request[Any, Any, Any], contest_id: int | None, run_id: int, data: ReviewIn
+                  ) -> ReviewOut:
+    me = _me(request)
+    async with request.app.state.db.write() as session:
+        if contest_id is not None:
+            await _run(session, contest_id, run_id)
+        try:
+            decision = await grading.review_boundary(session, run_id, data.entry_id, data.grade.strip(),
+                                                     data.reason, me.account_id, me.display_name)
+        except grading.GradingError as exc:
+            raise _bad(exc, "review_refused", status_code=409) from exc
+        run = await session.get(GradeRun, run_id)
+        assert run is not None
+        record(session, me, "grades.review", contest_id=run.contest_id, entry_id=data.entry_id,
+               target=f"grade_run:{run_id}", ip=client_ip(request), reason=decision["reason"],
+               grade=decision["grade"], computed_grade=decision["from"])
+        left = len(grading.unreviewed(run))
+    return ReviewOut(run_id, data.entry_id, decision["grade"], decision["from"], decision["kept"],
+                     decision["reason"], left)
+
+
+@post("/staff/contests/{contest_id:int}/runs/{run_id:int}/review", include_in_schema=False)
+async def review_page(request: Request[Any, Any, Any], contest_id: FromPath[int], run_id: FromPath[int]
+                      ) -> Redirect:
+    f = await _form(request)
+    await _review(request, contest_id, run_id,
+                  ReviewIn(_int(f.get("entry_id"), "entry"), f.get("grade", ""), f.get("reason", "")))
+    return Redirect(f"/staff/contests/{contest_id}/runs/{run_id}?msg=reviewed#boundary")
+
+
+@post("/api/staff/runs/{run_id:int}/review", summary="Decide on a boundary-review entry of a preview",
+      tags=["staff"], status_code=200)
+async def review_api(request: Request[Any, Any, Any], run_id: FromPath[int], data: JSONBody[ReviewIn]
+                     ) -> ReviewOut:
+    """Keep the computed grade or give another, with a reason (required for a change). Only on a preview and
+    only for entries on its boundary-review list; a new decision replaces the earlier one. Audited
+    (``grades.review``); approving the preview needs a decision for every listed entry."""
+    return await _review(request, None, run_id, data)
+
+
 class VerifyOut(msgspec.Struct):
     run_id: int
     ok: bool
@@ -876,7 +991,7 @@ async def _verify(request: Request[Any, Any, Any], run_id: int) -> grading.Verif
         try:
             v = await grading.verify(session, run_id)
         except grading.GradingError as exc:
-            raise PodiumError(str(exc), code="not_found", status_code=404) from exc
+            raise _bad(exc, "not_found", status_code=404) from exc
         run = await session.get(GradeRun, run_id)
         record(session, _me(request), "grades.verify", contest_id=run.contest_id if run else None,
                target=f"grade_run:{run_id}", ip=client_ip(request), ok=v.ok, current=v.current)
@@ -945,9 +1060,9 @@ HANDLERS = [
     create_contest_api, create_contest_page, contest_page, setup_page, setup_stages, setup_grade_rule, setup_venue,
     setup_topic_type, setup_rubric, import_api, import_page, import_upload, import_commit, import_errors,
     import_template, assign_page, assign_random, assign_entry, assign_panel, assign_reviewers, connectivity_api,
-    conflicts_page, conflicts_auto, conflicts_add, conflicts_delete, qr_page, qr_sheet, monitor_page, monitor_api,
-    resolve_help_api, grading_page, preview_api, preview_page, run_page, finalize_page, finalize_api, verify_api,
-    run_api, verify_page, export_run,
+    conflicts_page, conflicts_auto, conflicts_add, conflicts_delete, qr_page, qr_reviewers, qr_sheet, monitor_page,
+    monitor_api, resolve_help_api, grading_page, preview_api, preview_page, run_page, finalize_page, finalize_api,
+    review_page, review_api, verify_api, run_api, verify_page, export_run,
 ]
 
 __all__ = ["HANDLERS"]

@@ -154,6 +154,23 @@ def test_staff_main_flow(live_server: LiveServer, office: Any) -> None:
     page.wait_for_url(re.compile(r"/runs/\d+$"))
     assert "全部成果及计算说明" in page.content() and page.locator("svg.chart").count() == 3
     screenshot(page, "staff-06-preview")
+    # Boundary review before approval: the first listed entry gets another grade with a reason, the rest keep
+    # their computed grade.
+    rows = page.locator("#boundary tr[data-boundary]")
+    listed = rows.count()
+    assert listed >= 1 and page.locator("#finalize").count() == 0
+    assert "未作复核决定" in page.locator("#unreviewed").inner_text()
+    for i in range(listed):
+        row = page.locator("#boundary tr[data-boundary]").nth(i)
+        if i == 0:
+            pick = row.locator("select[name=grade]")
+            pick.select_option(next(o for o in pick.locator("option").all_inner_texts() if o != pick.input_value()))
+            row.locator("input[name=reason]").fill("评审委员会复议")
+        with page.expect_navigation():
+            row.locator("button[type=submit]").click()
+    assert page.locator("#boundary .decision").count() == listed
+    assert "改为" in page.locator("#boundary tr[data-boundary]").first.inner_text()
+    screenshot(page, "staff-06b-boundary-review")
     page.click("#finalize")
     page.wait_for_url(re.compile(r"msg=finalized"))
     assert page.locator("#run-status").inner_text() == "已定稿"

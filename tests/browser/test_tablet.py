@@ -145,6 +145,8 @@ def test_score_and_submit_in_portrait(live_server: LiveServer, context: Any) -> 
     _row(page, entries[2]).locator("button").click()
     page.wait_for_selector("#sheet-pane:not([hidden]) .tb-item")
     assert page.locator("#list-pane").is_visible()
+    # Not on stage yet: the sheet says so (scoring stays possible).
+    assert "尚未发表" in page.locator(".tb-not-yet").inner_text()
     page.screenshot(path=str(SCREENSHOTS / "tablet-landscape.png"))  # the viewport, as the judge sees it
 
 
@@ -375,6 +377,10 @@ def test_tablet_follows_the_host_on_the_venue_feed(live_server: LiveServer, cont
     assert time.monotonic() - started < 2.5
     page.wait_for_timeout(800)  # a re-read would follow an event within 150-400 ms
     assert state_reads == [], state_reads
+    # The entry on stage is presenting: its sheet has no "not presented yet" warning.
+    page.locator("#now button.primary").click()
+    page.wait_for_selector("#sheet-pane:not([hidden]) .tb-item")
+    assert page.locator(".tb-not-yet").count() == 0
 
 
 def _bearer(server: LiveServer, account_id: int) -> dict[str, str]:

@@ -26,7 +26,7 @@ BADGE = '<span class="badge flag-kind">{}</span> '
 CJK = re.compile(r"[\u4e00-\u9fff]")
 SAMPLE = {"n": 3, "codes": "2024-001, 2024-002", "groups": "A, B", "detail": "singular matrix", "value": 1.2345,
           "stored": "0.9", "current": "1.0", "code": "2024-001", "stored_grade": "一等奖", "stored_score": "91.2",
-          "grade": "二等奖", "score": "88.5", "entry": 7}
+          "grade": "二等奖", "score": "88.5", "entry": 7, "reviewed_from": "一等奖"}
 
 
 def _preview(client: Any, contest_id: int) -> tuple[int, str]:

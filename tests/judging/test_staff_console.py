@@ -15,7 +15,7 @@ from judging.settings import Settings
 from judging.staff import assignment, grading
 from tests.conftest import run_db
 from tests.helpers import account_with_role, login_link, make_staff, staff_login
-from tests.judging.staff_support import correct_one
+from tests.judging.staff_support import correct_one, keep_boundary_grades
 
 
 def _audit(settings: Settings, action: str) -> list[AuditLog]:
@@ -38,7 +38,8 @@ def test_finalization_is_reproducible_and_outdated_by_a_later_correction(setting
     for key in ("initial", "onsite_raw", "onsite_trimmed", "onsite", "final", "grade", "probability", "steps"):
         assert first[key] is not None, key
     assert abs(sum(v for _, v in first["steps"]) - first["onsite"]) < 0.01  # the explanation adds up
-    # Approve (owner) -> final, stamped.
+    # Approve (owner) -> final, stamped (after the boundary review: every listed entry keeps its grade here).
+    keep_boundary_grades(client, run)
     r = client.post(f"/api/staff/runs/{run['id']}/finalize")
     assert r.status_code == 200 and r.json()["status"] == "final"
     # Recompute from the log: same digest, same grades.
@@ -61,9 +62,10 @@ def test_finalization_is_reproducible_and_outdated_by_a_later_correction(setting
     v = client.get(f"/api/staff/runs/{run['id']}/verify").json()
     assert v["ok"] and not v["current"]  # still reproducible from its own rows; no longer the current log
     assert _audit(settings, "grades.outdated") and _audit(settings, "grades.finalize")
-    # A preview computed before the correction can no longer be approved.
+    # A preview computed before the correction can no longer be approved (even with its boundary review done).
+    keep_boundary_grades(client, again)
     r = client.post(f"/api/staff/runs/{again['id']}/finalize")
-    assert r.status_code == 409
+    assert r.status_code == 409 and "scores changed" in r.json()["error"]["message"]
     # CLI check.
     from judging.staff.cli import cmd_grades
 
@@ -88,7 +90,8 @@ def test_exports_open_in_openpyxl_with_chinese_titles(settings: Settings, scored
     make_staff(settings)
     staff_login(client)
     run = client.post(f"/api/staff/contests/{scored}/grading/preview", json={"draws": 100}).json()
-    client.post(f"/api/staff/runs/{run['id']}/finalize")
+    keep_boundary_grades(client, run)
+    assert client.post(f"/api/staff/runs/{run['id']}/finalize").status_code == 200
     base = f"/staff/contests/{scored}/runs/{run['id']}/export"
 
     r = client.get(f"{base}/grades.xlsx")
@@ -233,6 +236,37 @@ def test_chief_judge_moves_with_role_grants(settings: Settings, demo: int, clien
                 data={"venue_id": str(vid), "person_id": str(new_chief), "action": "chief"})
     _, members = run_db(settings, panel)
     assert [m.person_id for m in members if m.is_chief] == [new_chief]
+
+
+def test_an_initial_review_expert_can_also_sit_on_a_panel(settings: Settings, demo: int, client: Any) -> None:
+    """Initial-review experts and on-site judges often come from one pool: the panel picker lists reviewers too
+    (marked), and the expert's tablet then has both the venue's entries and their initial reviews."""
+    from judging.db.models import Account
+    from tests.live.helpers import bearer, reviewer_account
+
+    make_staff(settings)
+    staff_login(client)
+    reviewer = reviewer_account(settings)
+    person = run_db(settings, lambda s: s.scalar(select(Account.person_id).where(Account.id == reviewer)))
+    vid = run_db(settings, lambda s: s.scalar(select(Venue.id).where(Venue.contest_id == demo, Venue.code == "V2")))
+    page = client.get(f"/staff/contests/{demo}/assign").text
+    assert f'<option value="{person}">' in page and "同时为初审专家" in page
+    r = client.post(f"/staff/contests/{demo}/assign/panel", data={"venue_id": str(vid), "person_id": str(person),
+                                                                 "action": "add"}, follow_redirects=False)
+    assert r.status_code in (302, 303), r.text
+    grants = run_db(settings, lambda s: _all_roles(s, reviewer))
+    assert {("reviewer", None), ("judge", vid)} <= grants
+    client.cookies.clear()
+    state = client.get("/api/judge/state", headers=bearer(settings, reviewer)).json()
+    assert [v["id"] for v in state["venues"]] == [vid]
+    assert {e["stage"] for e in state["entries"]} == {"onsite", "initial"}
+
+
+async def _all_roles(session: Any, account_id: int) -> set[tuple[str, int | None]]:
+    from judging.db.models import RoleGrant
+
+    rows = await session.execute(select(RoleGrant.role, RoleGrant.venue_id).where(RoleGrant.account_id == account_id))
+    return {(role, venue) for role, venue in rows}
 
 
 def test_setup_pages_change_rules_and_audit(settings: Settings, demo: int, client: Any) -> None:
@@ -392,6 +426,7 @@ def test_grading_pages_render_explanations_and_svg(settings: Settings, scored: i
         return (await session.execute(select(GradeRun).order_by(GradeRun.id.desc()))).scalars().first()
 
     run = run_db(settings, last)
+    keep_boundary_grades(client, client.get(f"/api/staff/contests/{scored}/runs/{run.id}").json())
     r = client.post(f"/staff/contests/{scored}/runs/{run.id}/finalize", follow_redirects=True)
     assert r.status_code == 200 and "已定稿" in r.text
     r = client.post(f"/staff/contests/{scored}/runs/{run.id}/verify")
@@ -414,3 +449,46 @@ def test_grading_compute_is_pure_and_deterministic(settings: Settings, scored: i
 
     a, b = run_db(settings, go)
     assert a.digest == b.digest and a.results == b.results
+
+
+def test_reviewers_get_their_links_and_staff_see_their_progress(settings: Settings, demo: int, client: Any) -> None:
+    """The assignment page shows each initial-review expert's submitted / assigned reviews; "为全部初审专家生成登录
+    链接" lists every expert's fresh personal link (earlier links stop working), audited."""
+    import re
+
+    from judging.db.models import Account, RoleGrant
+    from tests.live.helpers import reviewer_account
+
+    make_staff(settings)
+    staff_login(client)
+    reviewer = reviewer_account(settings)
+    old = login_link(settings, reviewer)
+
+    async def expected(session: Any) -> tuple[int, int, int]:
+        person = await session.scalar(select(Account.person_id).where(Account.id == reviewer))
+        load = await session.scalar(select(func.count(ReviewerAssignment.id))
+                                    .where(ReviewerAssignment.person_id == person))
+        experts = await session.scalar(select(func.count(func.distinct(RoleGrant.account_id))).where(
+            RoleGrant.role == "reviewer", RoleGrant.contest_id == demo))
+        return int(person), int(load), int(experts)
+
+    person, load, experts = run_db(settings, expected)
+    done = run_db(settings, lambda s: assignment.reviewer_progress(s, demo))
+    assert 0 < done[person] <= load  # the demo imported initial reviews
+    page = client.get(f"/staff/contests/{demo}/assign").text
+    row = re.search(rf'<tr data-person="{person}">(.*?)</tr>', page, re.S)
+    assert row and [int(x) for x in re.findall(r"<td[^>]*>(\d+)</td>", row.group(1))] == \
+        [load, done[person], load - done[person]]
+    assert "初审进度：已提交" in page
+
+    sheet = client.post(f"/staff/contests/{demo}/qr/reviewers")
+    assert sheet.status_code == 200 and "初审专家登录链接" in sheet.text
+    links = dict(re.findall(r'<code class="link" data-account="(\d+)">([^<]+)</code>', sheet.text))
+    assert len(links) == experts and str(reviewer) in links and sheet.text.count("<svg") == experts
+    client.cookies.clear()
+    assert client.get(f"/j/{old}", follow_redirects=False).status_code == 404  # the earlier link stopped working
+    fresh = links[str(reviewer)].rsplit("/j/", 1)[1]
+    r = client.get(f"/j/{fresh}", follow_redirects=False)
+    assert r.status_code in (302, 303) and r.headers["location"].endswith("/judge")
+    audit = _audit(settings, "qr.sheet")
+    assert audit[-1].detail["kind"] == "reviewers" and len(audit[-1].detail["accounts"]) == experts

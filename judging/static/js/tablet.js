@@ -358,6 +358,11 @@ function renderSheet() {
       h("h2", { class: "tb-sheet-title" }, entry.title),
       h("div", { class: "tb-sheet-sub" }, `${entry.team} · ${entry.organization}`),
       h("div", { id: "sheet-status", class: "tb-sheet-status" }),
+      // Not on stage yet (the host has not put it on): most likely the wrong row. Scoring stays possible (a host
+      // may have forgotten to advance), but the judge is told.
+      entry.stage === "onsite" && entry.status === "scheduled"
+        ? h("div", { class: "tb-banner warn tb-not-yet" }, t("This entry has not presented yet. Check that it is the one on stage before you score it."))
+        : null,
       report),
     h("ol", { class: "tb-items" }, items),
     h("label", { class: "tb-comment" }, t("Comment (optional)"),

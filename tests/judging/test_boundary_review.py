@@ -1,0 +1,162 @@
+"""Boundary review: before a preview is approved, staff decide on each entry whose grade the data cannot settle —
+keep the computed grade, or give another with a reason. Decisions are audited, shown on the run page, kept in
+the grade list and its exports, re-applied by the recompute check, and approval waits for all of them."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from judging.db.models import AuditLog, GradeResult, GradeRun
+from judging.settings import Settings
+from tests.conftest import run_db
+from tests.helpers import make_staff, staff_login
+
+
+def _audit(settings: Settings) -> list[AuditLog]:
+    async def go(session: Any) -> list[AuditLog]:
+        return list((await session.execute(select(AuditLog).where(AuditLog.action == "grades.review")
+                                           .order_by(AuditLog.id))).scalars())
+
+    return run_db(settings, go)
+
+
+def _preview(client: Any, contest_id: int) -> dict[str, Any]:
+    r = client.post(f"/api/staff/contests/{contest_id}/grading/preview", json={"draws": 200})
+    assert r.status_code == 200, r.text
+    run: dict[str, Any] = r.json()
+    return run
+
+
+def test_approval_waits_for_a_decision_on_every_boundary_entry(settings: Settings, scored: int, client: Any) -> None:
+    make_staff(settings)
+    staff_login(client)
+    run = _preview(client, scored)
+    listed = [x for x in run["results"] if x["boundary"]]
+    assert run["boundary"] == len(listed) >= 2, "the seeded contest must have boundary cases to review"
+    names = list(run["counts"])
+    page = client.get(f"/staff/contests/{scored}/runs/{run['id']}").text
+    assert page.count('class="inline review-form"') == len(listed) and 'id="finalize"' not in page
+    assert f"尚有 {len(listed)} 个临界成果未作复核决定" in page
+
+    # Approval is refused, naming the entries.
+    r = client.post(f"/api/staff/runs/{run['id']}/finalize")
+    assert r.status_code == 409 and all(x["code"] in r.json()["error"]["message"] for x in listed)
+
+    # Refusals that change nothing: not on the list, a grade the rule does not have, a change without a reason.
+    other = next(x for x in run["results"] if not x["boundary"])
+    first, second = listed[0], listed[1]
+    changed_to = next(n for n in names if n != second["grade"])
+    for body in ({"entry_id": other["entry_id"], "grade": other["grade"]},
+                 {"entry_id": first["entry_id"], "grade": "特等奖"},
+                 {"entry_id": second["entry_id"], "grade": changed_to, "reason": " "}):
+        r = client.post(f"/api/staff/runs/{run['id']}/review", json=body)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "review_refused", r.text
+    assert _audit(settings) == []
+
+    # Keep one (no reason needed); change one with a reason (through the page's form).
+    r = client.post(f"/api/staff/runs/{run['id']}/review", json={"entry_id": first["entry_id"],
+                                                                  "grade": first["grade"]})
+    assert r.status_code == 200, r.text
+    assert (r.json()["kept"], r.json()["unreviewed"]) == (True, len(listed) - 1)
+    r = client.post(f"/staff/contests/{scored}/runs/{run['id']}/review", follow_redirects=False,
+                    data={"entry_id": str(second["entry_id"]), "grade": changed_to, "reason": "现场答辩表现突出"})
+    assert r.status_code in (302, 303) and r.headers["location"].endswith("msg=reviewed#boundary")
+    audit = _audit(settings)
+    assert [(a.entry_id, a.detail["grade"], a.detail["computed_grade"], a.reason) for a in audit] == [
+        (first["entry_id"], first["grade"], first["grade"], ""),
+        (second["entry_id"], changed_to, second["grade"], "现场答辩表现突出")]
+    page = client.get(f"/staff/contests/{scored}/runs/{run['id']}").text
+    assert f"改为：{changed_to}" in page and "现场答辩表现突出" in page and f"维持：{first['grade']}" in page
+
+    # The rest kept; then approval goes through, and the stamped list carries the decision.
+    for x in listed[2:]:
+        assert client.post(f"/api/staff/runs/{run['id']}/review",
+                           json={"entry_id": x["entry_id"], "grade": x["grade"]}).status_code == 200
+    page = client.get(f"/staff/contests/{scored}/runs/{run['id']}").text
+    assert 'id="finalize"' in page and "未作复核决定" not in page
+    r = client.post(f"/api/staff/runs/{run['id']}/finalize")
+    assert r.status_code == 200 and r.json()["status"] == "final", r.text
+    final = {x["entry_id"]: x for x in r.json()["results"]}
+    assert final[second["entry_id"]]["grade"] == changed_to
+    assert final[second["entry_id"]]["review"]["from"] == second["grade"]
+    assert {x["entry_id"]: x["grade"] for x in r.json()["results"] if x["entry_id"] != second["entry_id"]} == \
+        {x["entry_id"]: x["grade"] for x in run["results"] if x["entry_id"] != second["entry_id"]}
+    # A final list's decisions are settled.
+    r = client.post(f"/api/staff/runs/{run['id']}/review", json={"entry_id": first["entry_id"],
+                                                                  "grade": first["grade"]})
+    assert r.status_code == 409
+
+    # The recompute check re-applies the decisions: the stamped list is reproducible.
+    v = client.get(f"/api/staff/runs/{run['id']}/verify").json()
+    assert v["ok"] and v["current"], v
+
+    # The Excel grade list shows the reviewed grade and the decision.
+    wb = load_workbook(io.BytesIO(client.get(f"/staff/contests/{scored}/runs/{run['id']}/export/grades.xlsx").content))
+    rows = [[c for c in row] for row in wb.active.iter_rows(values_only=True)]
+    header = rows[2]
+    line = next(row for row in rows if row[header.index("成果编号")] == second["code"])
+    assert line[header.index("等级")] == changed_to
+    assert line[header.index("临界复核")] == f"由{second['grade']}改为{changed_to}：现场答辩表现突出"
+
+
+def test_the_recompute_check_reports_a_decision_made_on_another_grade(settings: Settings, scored: int,
+                                                                      client: Any) -> None:
+    """A decision records the computed grade it was made on; if recomputing gives another grade, the check says
+    so instead of silently applying the decision."""
+    make_staff(settings)
+    staff_login(client)
+    run = _preview(client, scored)
+    listed = [x for x in run["results"] if x["boundary"]]
+    for x in listed:
+        client.post(f"/api/staff/runs/{run['id']}/review", json={"entry_id": x["entry_id"], "grade": x["grade"]})
+    assert client.post(f"/api/staff/runs/{run['id']}/finalize").status_code == 200
+    target = listed[0]
+    wrong = next(n for n in run["counts"] if n != target["grade"])
+
+    async def tamper(session: Any) -> None:  # as if the decision had been made on another computed grade
+        stored = await session.get(GradeRun, run["id"])
+        reviews = dict(stored.config["reviews"])
+        reviews[str(target["entry_id"])] = {**reviews[str(target["entry_id"])], "from": wrong}
+        stored.config = {**stored.config, "reviews": reviews}
+        assert (await session.execute(select(GradeResult).where(GradeResult.run_id == run["id"]))).first()
+
+    run_db(settings, tamper)
+    v = client.get(f"/api/staff/runs/{run['id']}/verify").json()
+    assert not v["ok"] and any(target["code"] in m and wrong in m for m in v["mismatches"]), v
+
+
+def test_the_printable_list_marks_a_changed_grade(settings: Settings, scored: int, client: Any) -> None:
+    make_staff(settings)
+    staff_login(client)
+    run = _preview(client, scored)
+    printable = client.get(f"/staff/contests/{scored}/runs/{run['id']}/export/print").text
+    assert "※" not in printable
+    target = next(x for x in run["results"] if x["boundary"])
+    to = next(n for n in run["counts"] if n != target["grade"])
+    r = client.post(f"/api/staff/runs/{run['id']}/review",
+                    json={"entry_id": target["entry_id"], "grade": to, "reason": "评审委员会复议"})
+    assert r.status_code == 200, r.text
+    printable = client.get(f"/staff/contests/{scored}/runs/{run['id']}/export/print").text
+    assert printable.count("※") == 2 and "等级经临界复核调整" in printable  # the entry's mark and the legend
+
+
+def test_a_refused_decision_on_the_page_is_explained_in_chinese(settings: Settings, scored: int, client: Any) -> None:
+    make_staff(settings)
+    staff_login(client)
+    run = _preview(client, scored)
+    target = next(x for x in run["results"] if x["boundary"])
+    to = next(n for n in run["counts"] if n != target["grade"])
+    form = {"entry_id": str(target["entry_id"]), "grade": to, "reason": ""}
+    r = client.post(f"/staff/contests/{scored}/runs/{run['id']}/review", data=form,
+                    headers={"Accept": "text/html"})
+    assert r.status_code == 409 and "无法保存" in r.text and "改变等级需要填写理由" in r.text
+    r = client.post(f"/staff/contests/{scored}/runs/{run['id']}/finalize", headers={"Accept": "text/html"})
+    assert r.status_code == 409 and "个临界成果未作复核决定" in r.text and target["code"] in r.text
+    r = client.post(f"/staff/contests/{scored}/runs/{run['id']}/review?lang=en", data=form,
+                    headers={"Accept": "text/html"})
+    assert r.status_code == 409 and "a changed grade needs a reason" in r.text
+    assert _audit(settings) == []
