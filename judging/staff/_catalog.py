@@ -252,6 +252,11 @@ ZH: dict[str, str] = {
     "Initial-review progress: {done} of {total} assigned reviews submitted.": "初审进度：已提交 {done} / 应提交 {total} 份。",
     "Submitted": "已提交", "Still to do": "未完成",
     "Issue login links for all reviewers": "为全部初审专家生成登录链接",
+    "Issue new links for every reviewer? Their earlier links stop working and anyone logged in with one is logged out (an expert who also sits on a panel too).":
+        "为全部初审专家生成新链接？此前的链接随即失效，已用旧链接登录的专家会被退出登录（同时担任现场评委的专家也一样）。",
+    "the reason is too long (at most {max} characters)": "理由太长（最多 {max} 个字）。",
+    "boundary-review decisions changed since this page was loaded; reload it and check them":
+        "打开本页后临界复核决定已有变动：请刷新页面并核对后再批准。",
     "Opens a list of personal links and QR codes to send to each reviewer; their earlier links stop working.":
         "打开每位专家的个人链接和二维码清单，分别发送给各位专家；此前的链接随即失效。",
     "Initial-review experts' login links": "初审专家登录链接",

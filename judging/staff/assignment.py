@@ -65,6 +65,7 @@ async def reviewer_progress(session: AsyncSession, contest_id: int) -> dict[int,
     return {int(person): int(n) for person, n in rows}
 
 
+NAME_MAX = 100  # Account.display_name
 VENUE_ACCOUNTS = (("host", "主持人"), ("display", "大屏"))
 """The logins every venue has besides its judges: the host's console (主持人) and the venue's screen (大屏)."""
 
@@ -80,12 +81,12 @@ async def ensure_venue_accounts(session: AsyncSession, venue: Venue, *, old_name
             .where(RoleGrant.role == role, RoleGrant.venue_id == venue.id).order_by(Account.id).limit(1)
         )).scalar_one_or_none()
         if account is None:
-            account = Account(display_name=f"{venue.name}{label}")
+            account = Account(display_name=f"{venue.name}{label}"[:NAME_MAX])
             session.add(account)
             await session.flush()
             await _grant(session, account.id, role, venue.contest_id, venue.id)
-        elif old_name is not None and account.display_name == f"{old_name}{label}":
-            account.display_name = f"{venue.name}{label}"
+        elif old_name is not None and account.display_name == f"{old_name}{label}"[:NAME_MAX]:
+            account.display_name = f"{venue.name}{label}"[:NAME_MAX]
         out.append(account)
     return out
 

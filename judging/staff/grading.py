@@ -542,6 +542,7 @@ async def current_digest(session: AsyncSession, contest_id: int) -> str:
 # re-applied by :func:`verify`; approval needs a decision for every listed entry.
 # --------------------------------------------------------------------------------------------------
 REASON_MIN = 2
+REASON_MAX = 500  # AuditLog.reason
 
 
 def reviews_of(run: GradeRun) -> dict[str, dict[str, Any]]:
@@ -557,7 +558,9 @@ def unreviewed(run: GradeRun) -> list[int]:
 async def review_boundary(session: AsyncSession, run_id: int, entry_id: int, grade: str, reason: str,
                           account_id: int | None, by_name: str) -> dict[str, Any]:
     """Record (or replace) the decision on one boundary entry of a preview; returns the decision."""
-    run = await session.get(GradeRun, run_id, with_for_update=True)
+    # Locked and re-read (populate_existing: the route may have loaded it before): two decisions at once, or a
+    # decision and the approval, happen one after the other on the current row, so none is lost or comes late.
+    run = await session.get(GradeRun, run_id, with_for_update=True, populate_existing=True)
     if run is None:
         raise GradingError("there is no grade run {run}", run=run_id)
     if run.status != "preview":
@@ -574,24 +577,45 @@ async def review_boundary(session: AsyncSession, run_id: int, entry_id: int, gra
         GradeResult.run_id == run_id, GradeResult.entry_id == entry_id))).scalar_one()
     computed = str((result.explanation or {}).get("grade", result.grade))
     reason = reason.strip()
+    if len(reason) > REASON_MAX:
+        raise GradingError("the reason is too long (at most {max} characters)", max=REASON_MAX)
     if grade != computed and len(reason) < REASON_MIN:
         raise GradingError("a changed grade needs a reason (at least two characters); it is kept with the list")
     decision = {"grade": grade, "from": computed, "kept": grade == computed, "reason": reason,
                 "by": account_id, "by_name": by_name, "at": utcnow().isoformat(timespec="seconds")}
     result.grade = grade
+    result.recommended = recommended_after(run.config.get("settings", {}), decision,
+                                           bool((result.explanation or {}).get("recommended")))
     result.explanation = {**(result.explanation or {}), "review": decision}
     run.config = {**run.config, "reviews": {**reviews_of(run), str(entry_id): decision}}
     await session.flush()
     return decision
 
 
-async def finalize(session: AsyncSession, run_id: int, account_id: int) -> GradeRun:
-    run = await session.get(GradeRun, run_id)
+def recommended_after(settings: dict[str, Any], decision: dict[str, Any], computed: bool) -> bool:
+    """Recommended onward after a review decision: an entry the committee moves to no grade (the rule's ungraded
+    or non-presenter label) is not recommended; otherwise the computed recommendation stands."""
+    no_grade = {settings.get("ungraded", "无等级"), settings.get("non_presenter_grade", "优秀奖")}
+    return computed and decision["grade"] not in no_grade
+
+
+def reviews_digest(run: GradeRun) -> str:
+    """A short fingerprint of the run's review decisions: the approval form carries the one its page showed, so
+    an approval does not stamp decisions the owner has not seen."""
+    text = json.dumps(reviews_of(run), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+async def finalize(session: AsyncSession, run_id: int, account_id: int, *, seen_reviews: str | None = None
+                   ) -> GradeRun:
+    run = await session.get(GradeRun, run_id, with_for_update=True, populate_existing=True)
     if run is None:
         raise GradingError("no such grade run")
     if run.status != "preview":
         raise GradingError("run {run} is not a preview (it was approved, or is outdated); only a preview can be "
                            "approved", run=run_id)
+    if seen_reviews is not None and seen_reviews != reviews_digest(run):
+        raise GradingError("boundary-review decisions changed since this page was loaded; reload it and check them")
     pending = unreviewed(run)
     if pending:
         codes = (await session.execute(select(Entry.code).where(Entry.id.in_(pending)).order_by(Entry.code))
@@ -671,7 +695,8 @@ async def verify(session: AsyncSession, run_id: int) -> Verification:
                 mismatches.append(scoring.Note(
                     f"{r['code']}: reviewed from {review['from']}, recomputed {r['grade']}", "review_base_differs",
                     {"code": r["code"], "reviewed_from": review["from"], "grade": r["grade"]}))
-            r = {**r, "grade": review["grade"]}
+            r = {**r, "grade": review["grade"],
+                 "recommended": recommended_after(run.config.get("settings", {}), review, r["recommended"])}
         if s.grade != r["grade"] or _dec(r["final"]) != (None if s.final_score is None else Decimal(s.final_score)
                                                           .quantize(Decimal("0.0001"))) \
                 or (s.rank or None) != r["rank"] or bool(s.recommended) != r["recommended"]:

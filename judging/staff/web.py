@@ -6,6 +6,7 @@ Every change runs in one ``db.write()`` transaction together with its audit row 
 
 from __future__ import annotations
 
+import math
 import secrets
 from dataclasses import dataclass
 from functools import partial
@@ -73,7 +74,10 @@ def _refused_page(refusal: Refusal, request: Request[Any, Any, Any], exc: Podium
     form's page from the Referer when it is on this site, else the contest's page)."""
     contest_id = request.path_params.get("contest_id")
     home = f"/staff/contests/{contest_id}" if contest_id is not None else "/staff"
-    ref = urlsplit(request.headers.get("referer", ""))
+    try:
+        ref = urlsplit(request.headers.get("referer", ""))
+    except ValueError:  # not a URL at all ("http://["): no way back through it
+        ref = urlsplit("")
     same_site = ref.netloc in ("", request.url.netloc) and ref.path.startswith("/") and not ref.path.startswith("//")
     back = ref.path + (f"?{ref.query}" if ref.query else "") if same_site else home
     parts = request.url.path.split("/")
@@ -690,7 +694,9 @@ async def qr_reviewers(request: Request[Any, Any, Any], contest_id: FromPath[int
                    reason="reviewer links", ip=client_ip(request))
         record(session, _me(request), "qr.sheet", contest_id=contest_id, target=f"contest:{contest_id}",
                ip=client_ip(request), kind="reviewers", accounts=[c.account_id for c in cards])
-    return render(request, "staff/qr_sheet.html", contest=contest, venue=None, cards=cards, kind="reviewers")
+    page = render(request, "staff/qr_sheet.html", contest=contest, venue=None, cards=cards, kind="reviewers")
+    page.headers["Cache-Control"] = "no-store"  # live login links
+    return page
 
 
 @post("/staff/contests/{contest_id:int}/qr/{venue_id:int}/{kind:str}", include_in_schema=False)
@@ -711,7 +717,9 @@ async def qr_sheet(request: Request[Any, Any, Any], contest_id: FromPath[int], v
                    reason=f"QR sheet {venue.code}", ip=client_ip(request))
         record(session, _me(request), "qr.sheet", contest_id=contest_id, target=f"venue:{venue.id}",
                ip=client_ip(request), kind=kind, accounts=[c.account_id for c in cards])
-    return render(request, "staff/qr_sheet.html", contest=contest, venue=venue, cards=cards, kind=kind)
+    page = render(request, "staff/qr_sheet.html", contest=contest, venue=venue, cards=cards, kind=kind)
+    page.headers["Cache-Control"] = "no-store"  # live login links
+    return page
 
 
 # ============================================================================================ monitoring
@@ -772,6 +780,8 @@ def _settings_from_form(contest: Contest, f: dict[str, str]) -> dict[str, Any]:
             s["floor"] = float(f["floor"]) if f["floor"].strip() else None
         except ValueError as exc:
             raise _bad(Refusal("{what} must be a number", what=Msgid("floor"))) from exc
+        if s["floor"] is not None and not math.isfinite(s["floor"]):  # NaN/inf: not storable as JSON either
+            raise _bad(Refusal("{what} must be a number", what=Msgid("floor")))
     if s["method"] not in grading.METHODS or s["initial_method"] not in grading.METHODS:
         raise _bad("Unknown calibration method.")
     if not 50 <= int(s["draws"]) <= 5000:
@@ -840,8 +850,16 @@ async def _run_out(request: Request[Any, Any, Any], run_id: int) -> RunOut:
             raise PodiumError("No such grade run.", code="not_found", status_code=404)
         results = await exports.run_results(session, run)
     rep = run.config.get("report", {})
-    return RunOut(run.id, run.status, run.input_digest, run.engine_version, rep.get("counts", {}),
+    return RunOut(run.id, run.status, run.input_digest, run.engine_version, _counts(rep, results),
                   len(rep.get("changes", [])), len(rep.get("boundary", [])), results)
+
+
+def _counts(report: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, int]:
+    """Entries per grade as the list stands (after the boundary review's decisions), in the rule's order."""
+    counts = {name: 0 for name in report.get("grade_names", [])}
+    for r in results:
+        counts[r["grade"]] = counts.get(r["grade"], 0) + 1
+    return counts
 
 
 @post("/staff/contests/{contest_id:int}/grading/preview", include_in_schema=False)
@@ -878,21 +896,20 @@ async def run_page(request: Request[Any, Any, Any], contest_id: FromPath[int], r
         "distribution": charts.distribution_chart(rep.get("venue_scores", {}), t("On-site scores per venue")),
         "agreement": charts.agreement_chart(rep.get("venues", []), t("Agreement per venue (ICC, Kendall's W)")),
     }
-    counts = {name: 0 for name in rep.get("grade_names", [])}
-    for r in results:  # after the boundary review's decisions (the report's counts are the computed ones)
-        counts[r["grade"]] = counts.get(r["grade"], 0) + 1
+    counts = _counts(rep, results)  # after the boundary review's decisions (the report's are the computed ones)
     return render(request, "staff/run.html", contest=contest, run=run, results=results, report=rep, svg=svg,
                   counts={k: v for k, v in counts.items() if v}, unreviewed=grading.unreviewed(run),
+                  reviews_digest=grading.reviews_digest(run),
                   boundary=[by_id[i] for i in rep.get("boundary", []) if i in by_id],
                   changes=[by_id[i] for i in rep.get("changes", []) if i in by_id], approver=approver,
                   tab="grading", verification=None, msg=request.query_params.get("msg", ""))
 
 
-async def _finalize(request: Request[Any, Any, Any], run_id: int) -> GradeRun:
+async def _finalize(request: Request[Any, Any, Any], run_id: int, seen_reviews: str | None = None) -> GradeRun:
     me = _me(request)
     async with request.app.state.db.write() as session:
         try:
-            run = await grading.finalize(session, run_id, me.account_id)
+            run = await grading.finalize(session, run_id, me.account_id, seen_reviews=seen_reviews)
         except grading.GradingError as exc:
             raise _bad(exc, "not_allowed", status_code=409) from exc
         record(session, me, "grades.finalize", contest_id=run.contest_id, target=f"grade_run:{run.id}",
@@ -906,7 +923,8 @@ async def finalize_page(request: Request[Any, Any, Any], contest_id: FromPath[in
                         ) -> Redirect:
     async with request.app.state.db.read() as session:
         await _run(session, contest_id, run_id)
-    await _finalize(request, run_id)
+    # the decisions the page showed (the form's fingerprint): approval refuses if they changed meanwhile
+    await _finalize(request, run_id, (await _form(request)).get("reviews") or None)
     return Redirect(f"/staff/contests/{contest_id}/runs/{run_id}?msg=finalized")
 
 
@@ -919,9 +937,9 @@ async def finalize_api(request: Request[Any, Any, Any], run_id: FromPath[int]) -
 
 class ReviewIn(msgspec.Struct, forbid_unknown_fields=True):
     entry_id: int
-    grade: str
+    grade: Annotated[str, msgspec.Meta(max_length=20)]
     """The grade decided: the computed one (kept) or another of the run's grades."""
-    reason: str = ""
+    reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
     """Why (required when the grade changes; kept with the grade list and in the audit log)."""
 
 

@@ -160,3 +160,115 @@ def test_a_refused_decision_on_the_page_is_explained_in_chinese(settings: Settin
                     headers={"Accept": "text/html"})
     assert r.status_code == 409 and "a changed grade needs a reason" in r.text
     assert _audit(settings) == []
+
+
+def test_two_decisions_at_once_are_both_kept(settings: Settings, scored: int, client: Any) -> None:
+    """Two staff decide on two entries at the same moment, each request having read the run first (as the page
+    route does): the run's row lock serializes them and the second works on the row as the first left it, so both
+    decisions are kept (without the lock, on PostgreSQL, the second wrote its stale copy over the first)."""
+    import asyncio
+    import contextlib
+
+    from judging.db.engine import Database
+    from judging.staff import grading
+
+    make_staff(settings)
+    staff_login(client)
+    run = _preview(client, scored)
+    first, second = [x for x in run["results"] if x["boundary"]][:2]
+
+    async def both() -> None:
+        db = Database(settings, null_pool=True)  # a connection each (the tests' pool may hold one)
+        loaded = asyncio.Barrier(2)
+
+        async def decide(entry: dict[str, Any]) -> None:
+            async with db.write() as session:
+                assert await session.get(GradeRun, run["id"]) is not None  # read before the lock, like the route
+                with contextlib.suppress(TimeoutError):  # on SQLite the second starts once the first committed
+                    await asyncio.wait_for(loaded.wait(), 1.0)
+                await grading.review_boundary(session, run["id"], entry["entry_id"], entry["grade"], "", None, "t")
+
+        try:
+            await asyncio.gather(decide(first), decide(second))
+        finally:
+            await db.dispose()
+
+    asyncio.run(both())
+    stored = run_db(settings, lambda s: s.get(GradeRun, run["id"]))
+    assert set(stored.config["reviews"]) == {str(first["entry_id"]), str(second["entry_id"])}
+
+
+def test_approval_refuses_decisions_the_page_did_not_show(settings: Settings, scored: int, client: Any) -> None:
+    import re
+
+    make_staff(settings)
+    staff_login(client)
+    run = _preview(client, scored)
+    listed = [x for x in run["results"] if x["boundary"]]
+    for x in listed:
+        client.post(f"/api/staff/runs/{run['id']}/review", json={"entry_id": x["entry_id"], "grade": x["grade"]})
+    seen = re.search(r'name="reviews" value="([0-9a-f]+)"',
+                     client.get(f"/staff/contests/{scored}/runs/{run['id']}").text)
+    assert seen
+    # Someone changes a decision after the owner opened the page.
+    to = next(n for n in run["counts"] if n != listed[0]["grade"])
+    client.post(f"/api/staff/runs/{run['id']}/review",
+                json={"entry_id": listed[0]["entry_id"], "grade": to, "reason": "复议后调整"})
+    r = client.post(f"/staff/contests/{scored}/runs/{run['id']}/finalize", data={"reviews": seen.group(1)},
+                    headers={"Accept": "text/html"})
+    assert r.status_code == 409 and "临界复核决定已有变动" in r.text
+    fresh = re.search(r'name="reviews" value="([0-9a-f]+)"',
+                      client.get(f"/staff/contests/{scored}/runs/{run['id']}").text)
+    assert fresh and fresh.group(1) != seen.group(1)
+    r = client.post(f"/staff/contests/{scored}/runs/{run['id']}/finalize", data={"reviews": fresh.group(1)},
+                    follow_redirects=False)
+    assert r.status_code in (302, 303)
+
+
+def test_an_entry_moved_to_no_grade_is_not_recommended(settings: Settings, scored: int, client: Any) -> None:
+    make_staff(settings)
+    staff_login(client)
+    run = _preview(client, scored)
+    target = next((x for x in run["results"] if x["boundary"] and x["recommended"]), None)
+    if target is None:  # the demo's rule recommends nobody onward: turn it on and compute again
+        run_db(settings, lambda s: _recommend_top(s, scored, 10))
+        run = _preview(client, scored)
+        target = next(x for x in run["results"] if x["boundary"] and x["recommended"])
+    ungraded = run_db(settings, lambda s: _setting(s, run["id"], "ungraded"))
+    r = client.post(f"/api/staff/runs/{run['id']}/review",
+                    json={"entry_id": target["entry_id"], "grade": ungraded, "reason": "材料不实"})
+    assert r.status_code == 200, r.text
+    after = {x["entry_id"]: x for x in client.get(f"/api/staff/contests/{scored}/runs/{run['id']}").json()["results"]}
+    assert after[target["entry_id"]]["recommended"] is False
+    for x in run["results"]:
+        if x["boundary"] and x["entry_id"] != target["entry_id"]:
+            client.post(f"/api/staff/runs/{run['id']}/review", json={"entry_id": x["entry_id"], "grade": x["grade"]})
+    assert client.post(f"/api/staff/runs/{run['id']}/finalize").status_code == 200
+    v = client.get(f"/api/staff/runs/{run['id']}/verify").json()
+    assert v["ok"], v  # the recompute applies the same rule
+
+
+def test_a_long_reason_is_refused_and_changes_nothing(settings: Settings, scored: int, client: Any) -> None:
+    make_staff(settings)
+    staff_login(client)
+    run = _preview(client, scored)
+    target = next(x for x in run["results"] if x["boundary"])
+    to = next(n for n in run["counts"] if n != target["grade"])
+    r = client.post(f"/api/staff/runs/{run['id']}/review",
+                    json={"entry_id": target["entry_id"], "grade": to, "reason": "长" * 501})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request"
+    r = client.post(f"/staff/contests/{scored}/runs/{run['id']}/review", headers={"Accept": "text/html"},
+                    data={"entry_id": str(target["entry_id"]), "grade": to, "reason": "长" * 501})
+    assert r.status_code == 409 and "理由太长" in r.text
+    assert _audit(settings) == []
+
+
+async def _recommend_top(session: Any, contest_id: int, k: int) -> None:
+    from judging.db.models import Contest
+
+    contest = await session.get(Contest, contest_id)
+    contest.grade_rule = {**(contest.grade_rule or {}), "recommend_top_k": k}
+
+
+async def _setting(session: Any, run_id: int, key: str) -> Any:
+    return (await session.get(GradeRun, run_id)).config["settings"][key]

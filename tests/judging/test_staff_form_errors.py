@@ -29,6 +29,7 @@ from judging.db.models import (
     PanelMember,
     Person,
     ReviewerAssignment,
+    RoleGrant,
     Rubric,
     RubricItem,
     Stage,
@@ -355,3 +356,29 @@ def test_a_refusal_is_english_text_and_translates_with_its_parameters() -> None:
     assert str(r) == "recommend_top_k must be a whole number."
     assert r.text(Translator("zh_Hans").gettext) == "推荐上报名额必须是整数。"
     assert r.text(Translator("en").gettext) == "the number recommended onward must be a whole number."
+
+
+def test_odd_input_is_refused_not_a_server_error(settings: Settings, demo: int, client: Any) -> None:
+    """A Referer that is not a URL, a floor that is not finite, a venue name at the longest allowed (its host and
+    screen accounts are named after it): refusals or saves, never a 500."""
+    make_staff(settings)
+    staff_login(client)
+    r = client.post(f"/staff/contests/{demo}/setup/venues", data={"code": "", "name": ""},
+                    headers={"Referer": "http://[", "Accept": "text/html"})
+    assert r.status_code == 400 and f'href="/staff/contests/{demo}"' in r.text
+    for floor in ("nan", "inf", "-inf"):
+        r = client.post(f"/staff/contests/{demo}/grading/preview", data={"floor": floor, "draws": "100"},
+                        headers={"Accept": "text/html"})
+        assert r.status_code == 400, (floor, r.text[:200])
+    name = "会" * 100
+    r = client.post(f"/staff/contests/{demo}/setup/venues", data={"code": "VX", "name": name},
+                    follow_redirects=False)
+    assert r.status_code in (302, 303), r.text
+
+    async def accounts(session: Any) -> list[str]:
+        vid = await session.scalar(select(Venue.id).where(Venue.code == "VX"))
+        return list((await session.execute(select(Account.display_name).join(
+            RoleGrant, RoleGrant.account_id == Account.id).where(RoleGrant.venue_id == vid))).scalars())
+
+    names = run_db(settings, accounts)
+    assert len(names) == 2 and all(len(n) == 100 and n.startswith("会") for n in names)

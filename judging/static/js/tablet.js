@@ -593,6 +593,7 @@ async function checkHelp() {
     const res = await fetch(`/api/judge/help/${encodeURIComponent(id)}`, {
       credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } });
     if (res.status === 404) localStorage.removeItem(HELP_KEY); // not this login's call (another judge's tablet)
+    else if (res.status === 401 || res.status === 403) { renderHelp(); return; } // logged out: ask again after login
     else if (res.ok && (await res.json()).resolved_at) {
       localStorage.removeItem(HELP_KEY);
       toast(t("Your call for help has been handled."), "ok", 8000);
