@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpx
 import pytest
 
-from judging.settings import Settings
 from tests.browser.conftest import LiveServer, screenshot
+from tests.browser.helpers import api as _api
+from tests.browser.helpers import off as _off
+from tests.browser.helpers import settings_of as _settings
 from tests.live import helpers
 
 pytestmark = pytest.mark.browser
 
-# Playwright's sync API keeps an event loop running in this thread: database helpers (asyncio.run) go to another.
-_pool = ThreadPoolExecutor(1)
 TOTALS = ["88.5", "90", "86", "91.5", "79"]
 
 # Every box the QR code must stay clear of (hidden elements have empty boxes and are skipped).
@@ -39,20 +37,6 @@ LAYOUT = """() => {
           over, vw: innerWidth, vh: innerHeight, mode: document.querySelector('[data-venue-screen]').dataset.mode,
           main: document.querySelector('[data-main]').getBoundingClientRect().right};
 }"""
-
-
-def _off(fn: Any, *args: Any) -> Any:
-    return _pool.submit(fn, *args).result()
-
-
-def _settings(server: LiveServer) -> Settings:
-    return Settings.from_env(server.env).with_secret()
-
-
-def _api(server: LiveServer, headers: dict[str, str], method: str, path: str, body: Any = None) -> Any:
-    r = httpx.request(method, server.local_url + path, headers=headers, json=body, timeout=10)
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 def _status(server: LiveServer, chief: dict[str, str], venue_id: int, entry: int) -> str:

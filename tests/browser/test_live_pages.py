@@ -10,21 +10,20 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from judging.settings import Settings
 from tests.browser.conftest import LiveServer, screenshot
+from tests.browser.helpers import api as _api
+from tests.browser.helpers import off as _off
+from tests.browser.helpers import settings_of as _settings
 from tests.live import helpers
 
 pytestmark = pytest.mark.browser
 
-# Playwright's sync API keeps an event loop running in this thread: database helpers (asyncio.run) go to another.
-_pool = ThreadPoolExecutor(1)
 
 FAST_MS = 3000  # the page must show a change this fast; the fallback poll is 15 s (and stretched to 10 min here)
 
@@ -36,20 +35,6 @@ SLOW_POLLS = """(() => {
     return setInterval(fn, ms >= 4000 ? 600000 : ms, ...args);
   };
 })();"""
-
-
-def _off(fn: Any, *args: Any) -> Any:
-    return _pool.submit(fn, *args).result()
-
-
-def _settings(server: LiveServer) -> Settings:
-    return Settings.from_env(server.env).with_secret()
-
-
-def _api(server: LiveServer, headers: dict[str, str], method: str, path: str, body: Any = None) -> Any:
-    r = httpx.request(method, server.local_url + path, headers=headers, json=body, timeout=10)
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 def _entry(server: LiveServer, headers: dict[str, str], venue_id: int, entry_id: int) -> Any:

@@ -14,6 +14,7 @@ from judging.db.models import AuditLog, GradeResult, GradeRun
 from judging.settings import Settings
 from tests.conftest import run_db
 from tests.helpers import make_staff, staff_login
+from tests.judging.staff_support import keep_boundary_grades
 
 
 def _audit(settings: Settings) -> list[AuditLog]:
@@ -111,8 +112,7 @@ def test_the_recompute_check_reports_a_decision_made_on_another_grade(settings: 
     staff_login(client)
     run = _preview(client, scored)
     listed = [x for x in run["results"] if x["boundary"]]
-    for x in listed:
-        client.post(f"/api/staff/runs/{run['id']}/review", json={"entry_id": x["entry_id"], "grade": x["grade"]})
+    keep_boundary_grades(client, run)
     assert client.post(f"/api/staff/runs/{run['id']}/finalize").status_code == 200
     target = listed[0]
     wrong = next(n for n in run["counts"] if n != target["grade"])
@@ -205,8 +205,7 @@ def test_approval_refuses_decisions_the_page_did_not_show(settings: Settings, sc
     staff_login(client)
     run = _preview(client, scored)
     listed = [x for x in run["results"] if x["boundary"]]
-    for x in listed:
-        client.post(f"/api/staff/runs/{run['id']}/review", json={"entry_id": x["entry_id"], "grade": x["grade"]})
+    keep_boundary_grades(client, run)
     seen = re.search(r'name="reviews" value="([0-9a-f]+)"',
                      client.get(f"/staff/contests/{scored}/runs/{run['id']}").text)
     assert seen
