@@ -383,6 +383,36 @@ def test_tablet_follows_the_host_on_the_venue_feed(live_server: LiveServer, cont
     assert page.locator(".tb-not-yet").count() == 0
 
 
+def test_a_refused_sheet_is_explained_in_chinese_with_the_item_label(live_server: LiveServer, context: Any) -> None:
+    """A queued sheet the server refuses (here a value above the item's maximum, as an older page could queue):
+    the tablet says why in Chinese, naming the item by its label, not the server's English text."""
+    members, entries = _panel(live_server, "V3")
+    account, person = members[1]
+    page = context.new_page()
+    page.goto(live_server.login_link(account))
+    page.wait_for_selector("#onsite-list li")
+    state = _api(page, "/api/judge/state")[1]
+    entry = next(e for e in state["entries"] if e["id"] == entries[1] and e["stage"] == "onsite")
+    rubric = next(r for r in state["rubrics"] if r["id"] == entry["rubric_id"])
+    first = rubric["items"][0]
+    values = {i["key"]: i["max"] for i in rubric["items"]}
+    values[first["key"]] = str(float(first["max"]) + 10)
+    cid = secrets.token_hex(16)
+    page.evaluate("""([key, item]) => {
+        localStorage.setItem(key, JSON.stringify([item]));
+    }""", [f"podium:outbox:{account}", {
+        "key": f"onsite:{entries[1]}", "cid": cid, "chained": False, "status": "queued",
+        "queuedAt": 0, "body": {"client_submission_id": cid, "entry_id": entries[1],
+                                "stage": "onsite", "values": values, "comment": "", "base_version": None,
+                                "device_id": "pad-old"}}])
+    page.reload()
+    refusal = page.locator(".tb-refusal")
+    _wait_status(page, entries[1], "refused")
+    text = refusal.first.inner_text() if refusal.count() else page.locator("#toast").inner_text()
+    assert first["label_zh"] in text and "超出" in text and "is outside" not in text, text
+    assert _versions(live_server, person) == {}
+
+
 def _bearer(server: LiveServer, account_id: int) -> dict[str, str]:
     """A session for another account (a fresh login link, exchanged without the browser)."""
     import httpx

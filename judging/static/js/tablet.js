@@ -448,13 +448,31 @@ const REFUSALS = {
   not_your_venue: "This entry is not presented in your venue.",
   not_assigned: "This entry is not assigned to you.",
   entry_not_scorable: "This entry is not being scored (absent or withdrawn).",
+  items_missing: "Some items are not scored: open the sheet, score every item and submit again.",
+  item_unknown: "The score sheet has changed since this page was loaded: reload the page, check and submit again.",
+  item_not_number: "{item}: not a number. Correct it and submit again.",
+  item_out_of_range: "{item}: {value} is outside 0 to {max}. Correct it and submit again.",
+  item_off_step: "{item}: {value} is not a multiple of {step}. Correct it and submit again.",
+  invalid_scores: "The scores do not fit the score sheet: reload the page and check them.",
+  no_rubric: "No score sheet is set up for this entry; tell the staff.",
+  no_stage: "This scoring stage is not set up for the contest; tell the staff.",
+  not_a_judge: "This login is not a judge's: scan your own QR code again.",
+  entry_not_found: "This entry no longer exists; tell the staff.",
+  client_id_reused: "The tablet sent this sheet with a used submission id: submit it again.",
 };
 
+// The server's refusal in the page's language: its code picks the message, its detail fills it in (an item's key
+// becomes the item's label on this sheet). A code not listed shows the server's (English) text after a lead.
 function refusalText(item) {
   const err = item.error || {};
   const msg = REFUSALS[err.code];
-  if (msg) return t(msg, err.detail || {});
-  return `${t("The server did not accept this sheet:")} ${err.message || err.code}`;
+  if (!msg) return `${t("The server did not accept this sheet:")} ${err.message || err.code}`;
+  const detail = { ...(err.detail || {}) };
+  const entry = entryByKey(item.key);
+  const rubric = entry && rubricOf(entry);
+  const scored = rubric && rubric.items.find((i) => i.key === detail.item);
+  if (scored) detail.item = label(scored);
+  return t(msg, detail);
 }
 
 function resolveRefusal(item) {
