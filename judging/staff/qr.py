@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import segno
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from judging.accounts import link_url, reissue_login_link
-from judging.db.models import Account, PanelMember, Person, ReviewerAssignment, RoleGrant, Venue
+from judging.db.models import Account, PanelMember, Person, RoleGrant, Venue
 from judging.staff.assignment import ensure_venue_accounts
 
 ROLE_ORDER = {"chief_judge": 0, "judge": 1, "host": 2, "display": 3}
@@ -53,34 +53,30 @@ async def sheet_accounts(session: AsyncSession, venue_id: int, kind: str) -> lis
     return out
 
 
-async def reviewer_accounts(session: AsyncSession, contest_id: int) -> list[tuple[Account, str, int]]:
-    """(account, organization, entries assigned) of the contest's initial-review experts, by name."""
+async def reviewer_accounts(session: AsyncSession, contest_id: int) -> list[tuple[Account, str, str]]:
+    """(account, role, organization) of the contest's initial-review experts, by name, one per account."""
     rows = (await session.execute(
         select(Account, Person.organization).join(RoleGrant, RoleGrant.account_id == Account.id)
         .outerjoin(Person, Person.id == Account.person_id)
         .where(RoleGrant.role == "reviewer", RoleGrant.contest_id == contest_id, Account.disabled.is_(False))
         .order_by(Account.display_name, Account.id))).all()
-    load = dict((await session.execute(
-        select(ReviewerAssignment.person_id, func.count(ReviewerAssignment.id))
-        .where(ReviewerAssignment.person_id.in_([a.person_id for a, _ in rows if a.person_id is not None]))
-        .group_by(ReviewerAssignment.person_id))).all())
-    seen: set[int] = set()
-    out = []
-    for account, org in rows:
-        if account.id not in seen:  # one card per account, whatever its grants
-            seen.add(account.id)
-            out.append((account, org or "", int(load.get(account.person_id, 0))))
-    return out
+    out = {account.id: (account, "reviewer", org or "") for account, org in rows}
+    return list(out.values())
+
+
+async def _issue(session: AsyncSession, secret: str, base_url: str, people: list[tuple[Account, str, str]],
+                 scale: int) -> list[Card]:
+    """A card per (account, role, organization) with a fresh login link (earlier links and sessions revoked)."""
+    cards = []
+    for account, role, org in people:
+        url = link_url(base_url, await reissue_login_link(session, secret, account.id))
+        cards.append(Card(account.id, account.display_name, role, org, url, qr_svg(url, scale)))
+    return cards
 
 
 async def issue_reviewer_sheet(session: AsyncSession, secret: str, base_url: str, contest_id: int) -> list[Card]:
     """Fresh login links for every initial-review expert of the contest (earlier links and sessions revoked)."""
-    cards = []
-    for account, org, _n in await reviewer_accounts(session, contest_id):
-        raw = await reissue_login_link(session, secret, account.id)
-        url = link_url(base_url, raw)
-        cards.append(Card(account.id, account.display_name, "reviewer", org, url, qr_svg(url, 3)))
-    return cards
+    return await _issue(session, secret, base_url, await reviewer_accounts(session, contest_id), 3)
 
 
 def qr_svg(url: str, scale: int = 4) -> str:
@@ -90,9 +86,5 @@ def qr_svg(url: str, scale: int = 4) -> str:
 async def issue_sheet(session: AsyncSession, secret: str, base_url: str, venue: Venue, kind: str) -> list[Card]:
     """Fresh login links for everyone on the sheet (their earlier links and sessions are revoked)."""
     await ensure_venue_accounts(session, venue)  # a venue saved before venues had them gets its host and screen
-    cards = []
-    for account, role, org in await sheet_accounts(session, venue.id, kind):
-        raw = await reissue_login_link(session, secret, account.id)
-        url = link_url(base_url, raw)
-        cards.append(Card(account.id, account.display_name, role, org, url, qr_svg(url, 6 if kind == "screens" else 4)))
-    return cards
+    return await _issue(session, secret, base_url, await sheet_accounts(session, venue.id, kind),
+                        6 if kind == "screens" else 4)

@@ -689,12 +689,23 @@ async def qr_reviewers(request: Request[Any, Any, Any], contest_id: FromPath[int
     async with state.db.write() as session:
         contest = await _contest(session, contest_id)
         cards = await qr.issue_reviewer_sheet(session, state.settings.secret, state.settings.base_url, contest_id)
-        for c in cards:
-            record(session, _me(request), "token.reissue", contest_id=contest_id, target=f"account:{c.account_id}",
-                   reason="reviewer links", ip=client_ip(request))
-        record(session, _me(request), "qr.sheet", contest_id=contest_id, target=f"contest:{contest_id}",
-               ip=client_ip(request), kind="reviewers", accounts=[c.account_id for c in cards])
-    page = render(request, "staff/qr_sheet.html", contest=contest, venue=None, cards=cards, kind="reviewers")
+        _audit_sheet(session, request, contest_id, cards, "reviewers", f"contest:{contest_id}", "reviewer links")
+    return _sheet_page(request, contest, None, cards, "reviewers")
+
+
+def _audit_sheet(session: Any, request: Request[Any, Any, Any], contest_id: int, cards: list[qr.Card], kind: str,
+                 target: str, reason: str) -> None:
+    """A printed sheet in the audit log: each account's reissued link, and the sheet itself."""
+    for c in cards:
+        record(session, _me(request), "token.reissue", contest_id=contest_id, target=f"account:{c.account_id}",
+               reason=reason, ip=client_ip(request))
+    record(session, _me(request), "qr.sheet", contest_id=contest_id, target=target, ip=client_ip(request),
+           kind=kind, accounts=[c.account_id for c in cards])
+
+
+def _sheet_page(request: Request[Any, Any, Any], contest: Contest, venue: Venue | None, cards: list[qr.Card],
+                kind: str) -> Template:
+    page = render(request, "staff/qr_sheet.html", contest=contest, venue=venue, cards=cards, kind=kind)
     page.headers["Cache-Control"] = "no-store"  # live login links
     return page
 
@@ -712,14 +723,8 @@ async def qr_sheet(request: Request[Any, Any, Any], contest_id: FromPath[int], v
         if venue is None or venue.contest_id != contest_id:
             raise PodiumError("No such venue.", code="not_found", status_code=404)
         cards = await qr.issue_sheet(session, state.settings.secret, state.settings.base_url, venue, kind)
-        for c in cards:
-            record(session, _me(request), "token.reissue", contest_id=contest_id, target=f"account:{c.account_id}",
-                   reason=f"QR sheet {venue.code}", ip=client_ip(request))
-        record(session, _me(request), "qr.sheet", contest_id=contest_id, target=f"venue:{venue.id}",
-               ip=client_ip(request), kind=kind, accounts=[c.account_id for c in cards])
-    page = render(request, "staff/qr_sheet.html", contest=contest, venue=venue, cards=cards, kind=kind)
-    page.headers["Cache-Control"] = "no-store"  # live login links
-    return page
+        _audit_sheet(session, request, contest_id, cards, kind, f"venue:{venue.id}", f"QR sheet {venue.code}")
+    return _sheet_page(request, contest, venue, cards, kind)
 
 
 # ============================================================================================ monitoring

@@ -25,6 +25,12 @@ def _audit(settings: Settings) -> list[AuditLog]:
     return run_db(settings, go)
 
 
+def _boundary_entry_and_another_grade(run: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The run's first boundary-review entry, and a grade of its rule other than the entry's."""
+    target = next(x for x in run["results"] if x["boundary"])
+    return target, next(n for n in run["counts"] if n != target["grade"])
+
+
 def _preview(client: Any, contest_id: int) -> dict[str, Any]:
     r = client.post(f"/api/staff/contests/{contest_id}/grading/preview", json={"draws": 200})
     assert r.status_code == 200, r.text
@@ -135,8 +141,7 @@ def test_the_printable_list_marks_a_changed_grade(settings: Settings, scored: in
     run = _preview(client, scored)
     printable = client.get(f"/staff/contests/{scored}/runs/{run['id']}/export/print").text
     assert "※" not in printable
-    target = next(x for x in run["results"] if x["boundary"])
-    to = next(n for n in run["counts"] if n != target["grade"])
+    target, to = _boundary_entry_and_another_grade(run)
     r = client.post(f"/api/staff/runs/{run['id']}/review",
                     json={"entry_id": target["entry_id"], "grade": to, "reason": "评审委员会复议"})
     assert r.status_code == 200, r.text
@@ -148,8 +153,7 @@ def test_a_refused_decision_on_the_page_is_explained_in_chinese(settings: Settin
     make_staff(settings)
     staff_login(client)
     run = _preview(client, scored)
-    target = next(x for x in run["results"] if x["boundary"])
-    to = next(n for n in run["counts"] if n != target["grade"])
+    target, to = _boundary_entry_and_another_grade(run)
     form = {"entry_id": str(target["entry_id"]), "grade": to, "reason": ""}
     r = client.post(f"/staff/contests/{scored}/runs/{run['id']}/review", data=form,
                     headers={"Accept": "text/html"})
@@ -251,8 +255,7 @@ def test_a_long_reason_is_refused_and_changes_nothing(settings: Settings, scored
     make_staff(settings)
     staff_login(client)
     run = _preview(client, scored)
-    target = next(x for x in run["results"] if x["boundary"])
-    to = next(n for n in run["counts"] if n != target["grade"])
+    target, to = _boundary_entry_and_another_grade(run)
     r = client.post(f"/api/staff/runs/{run['id']}/review",
                     json={"entry_id": target["entry_id"], "grade": to, "reason": "长" * 501})
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request"
