@@ -41,6 +41,7 @@ from judging.errors import (
 )
 from judging.feed import LiveFeedPlugin
 from judging.observability import RequestIdMiddleware, gc_pauses
+from judging.origin import OriginMiddleware
 from judging.routes import routers
 from judging.settings import Settings
 from live.channels import make_backend, make_channels_plugin
@@ -57,6 +58,12 @@ def make_stores(settings: Settings) -> StoreRegistry:
         root = RedisStore.with_client(url=settings.redis_url, namespace="podium")
         return StoreRegistry(default_factory=root.with_namespace)
     return StoreRegistry(default_factory=lambda _name: MemoryStore())
+
+
+def add_template_filters(engine: JinjaTemplateEngine) -> None:
+    from judging.web import points
+
+    engine.engine.filters["points"] = points
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -91,8 +98,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stores=stores,
         state=state,
         lifespan=[lifespan],
-        middleware=[RequestIdMiddleware, DefineMiddleware(AuthMiddleware, exclude=["^/static/", "^/schema"])],
-        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        middleware=[RequestIdMiddleware,
+                    DefineMiddleware(OriginMiddleware, trusted=(settings.public_url, settings.board_url)),
+                    DefineMiddleware(AuthMiddleware, exclude=["^/static/", "^/schema"])],
+        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine,
+                                       engine_callback=add_template_filters),
         openapi_config=OpenAPIConfig(
             title="Podium", version=__version__, path="/schema", render_plugins=[ScalarRenderPlugin()],
             description="Judging and scoring for live presentation contests.",

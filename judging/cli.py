@@ -75,6 +75,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _account_setup_link(session: Any, settings: Any, account_id: int) -> str:
+    """``podium users setup-link --account ID``: the server's shell may reset any owner or staff account (the one
+    way back for an owner who forgot the password)."""
+    from judging import accounts
+    from judging.audit import record
+    from judging.db.models import Account, RoleGrant
+
+    account = await session.get(Account, account_id)
+    if account is None:
+        raise SystemExit(f"there is no account {account_id}")
+    roles = set((await session.execute(select(RoleGrant.role).where(RoleGrant.account_id == account_id))).scalars())
+    if not roles & {"owner", "staff"}:
+        raise SystemExit(f"account {account_id} is not an owner or staff account; judges, hosts and screens get a "
+                         f"login link: podium users link {account_id}")
+    if account.disabled:
+        raise SystemExit(f"account {account_id} ({account.display_name}) is disabled; the owner enables it on the "
+                         "staff accounts page first")
+    raw = await accounts.replace_setup_link(session, settings.secret, account_id)
+    record(session, None, "account.setup_link", target=f"account:{account_id}", reason="podium users setup-link",
+           display_name=account.display_name)
+    return (f"setup link for {account.display_name} (valid once, {accounts.SETUP_LINK_TTL.days} days; the password "
+            f"works until it is used): {accounts.setup_url(settings.base_url, raw)}")
+
+
 def cmd_users(args: argparse.Namespace) -> int:
     from judging import accounts
     from judging.audit import record
@@ -85,6 +109,8 @@ def cmd_users(args: argparse.Namespace) -> int:
 
     async def run(session: Any) -> str:
         secret = settings.secret
+        if args.action == "setup-link" and args.account_id is not None:
+            return await _account_setup_link(session, settings, args.account_id)
         if args.action == "setup-link":
             raw = await accounts.new_owner_setup_token(session, secret)
             if raw is None:
@@ -266,7 +292,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("users", help="accounts and login tokens")
     usub = p.add_subparsers(dest="action", required=True)
-    usub.add_parser("setup-link", help="print a one-time owner setup link (only while no owner exists)")
+    q = usub.add_parser("setup-link", help="print a one-time owner setup link (only while no owner exists), or with "
+                        "--account a new setup link for an owner or staff account (a forgotten password)")
+    q.add_argument("--account", type=int, default=None, dest="account_id",
+                   help="an existing owner or staff account: earlier setup links stop working, the password works "
+                        "until the link is used")
     q = usub.add_parser("invite-staff", help="create a staff account and print its one-time setup link")
     q.add_argument("name")
     usub.add_parser("list", help="list accounts and roles")

@@ -23,6 +23,7 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from judging.db.engine import unavailable
+from judging.observability import loggable_path
 
 log = logging.getLogger("podium.errors")
 
@@ -123,7 +124,8 @@ def busy_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[An
     """No database connection came free in time (the server is saturated, not broken), or the connection was
     found dead (the database restarted). 503 with Retry-After tells the tablet's outbox to try again (the same
     client id makes the retry safe)."""
-    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    log.warning("database unavailable on %s %s: %s", request.method, loggable_path(request.url.path),
+                type(exc).__name__)
     return Response(
         error_body("busy", "The server is busy; your request was not processed. It will be retried.",
                    status_code=503),
@@ -152,7 +154,7 @@ def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    log.exception("unhandled error on %s %s", request.method, loggable_path(request.url.path), exc_info=exc)
     return Response(
         error_body("internal_error", "Something went wrong on the server; it has been logged. Try again.",
                    status_code=HTTP_500_INTERNAL_SERVER_ERROR),

@@ -45,6 +45,15 @@ def configure_logging(level: str) -> None:
     root.propagate = False
 
 
+_CREDENTIAL_PATH = re.compile(r"^/(j|setup)/[^/]+")
+"""Paths whose last segment is a credential: a personal login link (``/j/<token>``, valid until revoked) and a
+one-time setup link. The access log keeps the route, never the token (anyone reading the logs could log in)."""
+
+
+def loggable_path(path: str) -> str:
+    return _CREDENTIAL_PATH.sub(lambda m: f"/{m.group(1)}/<token>", path)
+
+
 class RequestIdMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -75,7 +84,8 @@ class RequestIdMiddleware:
             access_log.info(
                 "request",
                 extra={"podium": {
-                    "request_id": request_id, "method": scope.get("method"), "path": scope.get("path"),
+                    "request_id": request_id, "method": scope.get("method"),
+                    "path": loggable_path(scope.get("path") or ""),
                     "status": status, "ms": round((time.perf_counter() - started) * 1000, 2),
                     "account": getattr(user, "account_id", None),
                 }},

@@ -37,6 +37,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """Server processes. More than one requires PostgreSQL and Redis."""
     public_url: str = ""
     """Base URL printed in login links and QR codes (e.g. ``http://192.168.1.10:8000``). Empty: host:port."""
+    board_url: str = ""
+    """Base URL of the public leaderboard in the audience's QR codes and links, when the phones reach the server
+    by another address than the judges' tablets (e.g. ``https://podium.example.org`` through a reverse proxy, while
+    the login links stay on the venue's LAN address). Empty: the same base as the login links."""
     default_locale: str = "zh_Hans"
     """Locale of pages when the visitor has not chosen one: ``zh_Hans`` or ``en``."""
     login_max_failures: int = 5
@@ -72,6 +76,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
                 "PODIUM_DATABASE_URL must start with 'sqlite+aiosqlite://' or 'postgresql+asyncpg://', "
                 f"got {url.split('://')[0]!r}"
             )
+        for name in ("public_url", "board_url"):
+            value = getattr(self, name)
+            if value and not value.startswith(("http://", "https://")):
+                raise SettingsError(f"{ENV_PREFIX}{name.upper()} must start with http:// or https://, got {value!r}")
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError("PODIUM_REDIS_URL must start with redis://, rediss:// or unix://")
         if self.workers > 1 and (self.is_sqlite or not self.redis_url):
@@ -97,6 +105,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def board_base_url(self) -> str:
+        """Base of the public leaderboard's address: ``board_url`` when configured, else :attr:`base_url`."""
+        return self.board_url.rstrip("/") if self.board_url else self.base_url
 
     def with_secret(self) -> Settings:
         """Return settings whose secret is set: from the environment, else ``<var_dir>/secret``.

@@ -1106,6 +1106,39 @@ async def panel_progress(session: AsyncSession, p: Principal, venue_id: int) -> 
                          help_calls_out(await open_help_calls(session, venue.id)))
 
 
+async def lock_panel_sheets(session: AsyncSession, entry: Entry, account_id: int) -> int:
+    """Lock every panel judge's on-site sheet of an entry, creating an empty locked sheet for a judge who has not
+    submitted (recused judges excepted): after this no sheet of the entry can arrive or change until the chief
+    judge reopens one. Returns how many sheets were locked now."""
+    stage = await _stage(session, entry.contest_id, "onsite")
+    members = (await session.execute(
+        select(PanelMember.person_id).where(PanelMember.venue_id == entry.venue_id))).scalars().all()
+    sheets = {s.person_id: s for s in (await session.execute(
+        select(ScoreSheet).where(ScoreSheet.stage_id == stage.id, ScoreSheet.entry_id == entry.id)
+        .with_for_update(key_share=True))).scalars()}
+    rubric: Rubric | None = None
+    now = utcnow()
+    count = 0
+    for person_id in members:
+        sheet = sheets.get(person_id)
+        if sheet is None:
+            if await conflict_for(session, person_id, entry) is not None:
+                continue
+            rubric = rubric or await _rubric_for(session, entry, stage)
+            sheet = ScoreSheet(stage_id=stage.id, entry_id=entry.id, person_id=person_id, rubric_id=rubric.id)
+            session.add(sheet)
+        if not sheet.locked:
+            sheet.locked, sheet.locked_at, sheet.locked_by = True, now, account_id
+            count += 1
+    # Sheets of people no longer on the panel (moved after scoring) are locked too.
+    for person_id, sheet in sheets.items():
+        if person_id not in members and not sheet.locked:
+            sheet.locked, sheet.locked_at, sheet.locked_by = True, now, account_id
+            count += 1
+    await session.flush()
+    return count
+
+
 async def lock_entry(db: Database, app: Any, p: Principal, entry_id: int, reason: str, *, ip: str) -> LockOut:
     """Lock every panel judge's on-site sheet of an entry, including judges who have not submitted yet
     (an empty locked sheet), so no sheet can arrive or change after the lock."""
@@ -1116,27 +1149,7 @@ async def lock_entry(db: Database, app: Any, p: Principal, entry_id: int, reason
         if entry is None:
             raise refuse("entry_not_found", f"There is no entry {entry_id}.", 404)
         check_chief(p, entry.venue_id)
-        stage = await _stage(session, entry.contest_id, "onsite")
-        members = (await session.execute(
-            select(PanelMember.person_id).where(PanelMember.venue_id == entry.venue_id))).scalars().all()
-        sheets = {s.person_id: s for s in (await session.execute(
-            select(ScoreSheet).where(ScoreSheet.stage_id == stage.id, ScoreSheet.entry_id == entry.id)
-            .with_for_update(key_share=True))).scalars()}
-        rubric: Rubric | None = None
-        now = utcnow()
-        count = 0
-        for person_id in members:
-            sheet = sheets.get(person_id)
-            if sheet is None:
-                if await conflict_for(session, person_id, entry) is not None:
-                    continue
-                rubric = rubric or await _rubric_for(session, entry, stage)
-                sheet = ScoreSheet(stage_id=stage.id, entry_id=entry.id, person_id=person_id, rubric_id=rubric.id)
-                session.add(sheet)
-            if not sheet.locked:
-                sheet.locked, sheet.locked_at, sheet.locked_by = True, now, p.account_id
-                count += 1
-        await session.flush()
+        count = await lock_panel_sheets(session, entry, p.account_id)
         record(session, p, "sheet.lock", contest_id=entry.contest_id, entry_id=entry.id, target=f"entry:{entry.id}",
                reason=reason, ip=ip, locked_sheets=count)
         await append_event(session, "sheets.locked", {"entry_id": entry.id, "venue_id": entry.venue_id,
@@ -1164,6 +1177,10 @@ async def reopen_sheet(db: Database, app: Any, p: Principal, sheet_id: int, reas
         entry = await session.get(Entry, sheet.entry_id)
         assert entry is not None
         check_chief(p, entry.venue_id)
+        if not p.is_staff and await session.scalar(select(Stage.kind).where(Stage.id == sheet.stage_id)) != "onsite":
+            # An initial-review sheet (an expert's, or imported and locked by staff) is not the venue's business.
+            raise refuse("not_chief", "Only staff may reopen an initial-review sheet; a chief judge reopens the "
+                         "on-site sheets of the venue's panel.", 403, sheet_id=sheet.id)
         if not sheet.locked:
             raise refuse("sheet_not_locked", "This sheet is not locked; the judge can already correct it.", 409)
         sheet.locked, sheet.locked_at, sheet.locked_by = False, None, None

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from judging.audit import record
@@ -431,10 +431,11 @@ async def release(session: AsyncSession, who: Principal, venue_id: int, entry_id
     if not correcting:
         entry.status = "released"
     await append_event(session, kind, payload, contest_id=entry.contest_id, venue_id=venue.id)
-    await session.execute(
-        update(ScoreSheet).where(ScoreSheet.entry_id == entry.id, ScoreSheet.locked.is_(False),
-                                 ScoreSheet.stage_id.in_(select(Stage.id).where(Stage.kind == "onsite")))
-        .values(locked=True, locked_at=_now(), locked_by=who.account_id))
+    # Every panel judge's sheet, an empty locked one for a judge who has not submitted (a forced release): nothing
+    # can arrive after the release and silently change the result the screens show.
+    from judging.sheets import lock_panel_sheets  # (judging.sheets imports this module)
+
+    await lock_panel_sheets(session, entry, who.account_id)
     record(session, who, "result.correct" if correcting else "result.release", contest_id=entry.contest_id,
            entry_id=entry.id, target=f"venue:{venue.id}", reason=reason, ip=ip, display=outcome.display,
            version=version, forced=bool(force and missing(marks)),

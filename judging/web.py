@@ -27,6 +27,18 @@ def translator_for(request: Request[Any, Any, Any]) -> Translator:
     return Translator(locale)
 
 
+def points(value: Any, signed: bool = False, missing: str = "—") -> str:
+    """A score as the staff pages and exports show it: two decimals rounded half up (as the screens round the
+    panel's result, and as PRODUCT.md's aggregation rule says), e.g. 56.625 -> "56.63" where ``"%.2f"`` gives
+    "56.62"; ``missing`` for None."""
+    if value is None:
+        return missing
+    from scoring import round_half_up
+
+    rounded = float(round_half_up(float(value), 2))
+    return f"{rounded:+.2f}" if signed else f"{rounded:.2f}"
+
+
 def render(request: Request[Any, Any, Any], template: str, status_code: int = 200, **context: Any) -> Template:
     t = translator_for(request)
     cookies = []

@@ -81,6 +81,10 @@ class FeedConfig:
     silent_sweep_s: float = 5.0
     """The publisher's process looks this often for tablets that went silent and announces them (``presence``
     events, ``judging.sheets.announce_silent``): a silent tablet shows offline within this long of the threshold."""
+    recheck_s: float = 60.0
+    """A socket opened with a login (a screen, a console, the staff monitor) re-reads it this often (``Recheck``):
+    a revoked login or a withdrawn role closes the socket within this long instead of holding it all day. A
+    tablet's socket re-reads its login when it records a beat instead."""
     max_queue: int = 256
     """Messages a socket may fall behind before it is closed as slow."""
     coalesce_s: float | None = 0.05
@@ -112,6 +116,9 @@ class _Close(Exception):
         self.reason = reason
 
 
+Recheck = Callable[[], Awaitable[tuple[int, str] | None]]
+"""Re-reads a socket's login: None while it may keep the feed, else the (close code, reason) to close it with."""
+
 BeatHandler = Callable[[Beat], Awaitable[bool]]
 """Records a tablet's ``beat`` (its presence); False when the socket's login is no longer valid (revoked): the
 feed is then closed with 4401."""
@@ -119,9 +126,11 @@ feed is then closed with 4401."""
 
 class FeedConnection:
     def __init__(self, socket: WebSocket, hub: Hub, source: FeedSource, config: FeedConfig,
-                 on_beat: BeatHandler | None = None) -> None:
+                 on_beat: BeatHandler | None = None, recheck: Recheck | None = None) -> None:
         self.socket = socket
         self.on_beat = on_beat
+        self.recheck = recheck
+        """Set for a socket opened with a login (see ``FeedConfig.recheck_s``)."""
         """Set for a judge's tablet on its venue feed; other sockets' beats are ignored like any unknown message."""
         self.hub = hub
         self.source = source
@@ -366,12 +375,23 @@ class FeedConnection:
         # Jittered: thousands of screens that connected in the same second must not all wake in the same
         # millisecond (a burst that would delay a release landing at that moment).
         next_ping = time.monotonic() + interval * random.uniform(0.5, 1.0)
+        next_recheck = time.monotonic() + self.config.recheck_s * random.uniform(0.5, 1.0)
         await asyncio.sleep(check * random.random())
         while True:
             await asyncio.sleep(check)
             now = time.monotonic()
             if self.sending_since and now - self.sending_since > self.config.send_timeout_s:
                 raise _Close(CLOSE_SLOW, "too slow: a message could not be delivered in time; reconnect")
+            if self.recheck is not None and now >= next_recheck:
+                next_recheck = now + self.config.recheck_s
+                try:
+                    verdict = await self.recheck()
+                except Exception:  # the database may blip: the socket keeps its feed until the next check
+                    log.warning("re-reading a %s feed socket's login failed; retrying later", self.source.name,
+                                exc_info=True)
+                    verdict = None
+                if verdict is not None:
+                    raise _Close(*verdict)
             if now < next_ping:
                 continue
             next_ping = now + interval
@@ -382,6 +402,8 @@ class FeedConnection:
 
 
 async def serve_feed(socket: WebSocket, hub: Hub, source: FeedSource, since: int,
-                     config: FeedConfig | None = None, on_beat: BeatHandler | None = None) -> None:
-    """Run an accepted socket's feed until the client leaves, falls behind, or goes silent."""
-    await FeedConnection(socket, hub, source, config or FeedConfig(), on_beat).run(since)
+                     config: FeedConfig | None = None, on_beat: BeatHandler | None = None,
+                     recheck: Recheck | None = None) -> None:
+    """Run an accepted socket's feed until the client leaves, falls behind, goes silent, or (``recheck``) loses
+    its login."""
+    await FeedConnection(socket, hub, source, config or FeedConfig(), on_beat, recheck).run(since)

@@ -42,6 +42,9 @@ RULES: list[tuple[str, str, frozenset[str]]] = [
     (".*", r"^/board/|^/api/live/board/|^/ws/board/", EVERYONE),  # the public leaderboard: released results only
     (".*", r"^/api/me$", LOGGED_IN),
     ("POST", r"^/api/staff/invitations$|^/staff/invitations$|/finalize$", frozenset({"owner"})),
+    # Staff accounts: the owner only (the judges' revoke refuses a staff target for staff: a 403 after the guard).
+    (".*", r"^(/api)?/staff/accounts$|^(/api)?/staff/accounts/\{account_id:int\}/(setup-link|disable|enable)$",
+     frozenset({"owner"})),
     (".*", r"^/staff|^/api/staff/|^/api/live/staff/|^/ws/staff/", STAFF),
     (".*", r"^/api/judge/sheets/\{sheet_id:int\}/history$", frozenset({"judge"})),  # only the sheet's own judge
     ("POST", r"^/api/judge/sheets$", frozenset({"judge", "chief_judge"})),  # an entry of venue 1, X's conflict

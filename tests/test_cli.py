@@ -57,6 +57,38 @@ def test_links_and_users(shell: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "/setup/" in capsys.readouterr().out
 
 
+def test_a_forgotten_owner_password_is_reset_from_the_shell(shell: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The owner cannot reset their own account on the staff pages: the server's shell can."""
+    from litestar.testing import TestClient
+
+    from judging.app import create_app
+    from judging.settings import Settings
+    from tests.helpers import PASSWORD, make_staff, staff_login
+
+    main(["demo"])
+    settings = Settings.from_env().with_secret()
+    owner = make_staff(settings, "owner", "owner")
+    capsys.readouterr()
+    assert main(["users", "setup-link", "--account", str(owner)]) == 0
+    out = capsys.readouterr().out
+    token = re.search(r"/setup/(\S+)", out)
+    assert token and "setup link for owner" in out, out
+    with TestClient(create_app(settings), base_url="http://podium.test") as client:
+        assert client.post(f"/setup/{token[1]}", data={"username": "owner", "password": "new owner passphrase",
+                                                        "password2": "new owner passphrase"},
+                           follow_redirects=False).status_code in (302, 303)
+        client.cookies.clear()
+        assert staff_login(client, "owner", PASSWORD).status_code == 401
+        assert staff_login(client, "owner", "new owner passphrase").status_code == 201
+    # A judge's account is not reset this way (it has a login link), nor an unknown one.
+    assert main(["users", "list"]) == 0
+    judge_id = next(line.split()[0] for line in capsys.readouterr().out.splitlines() if "judge@venue" in line)
+    with pytest.raises(SystemExit, match="not an owner or staff account"):
+        main(["users", "setup-link", "--account", judge_id])
+    with pytest.raises(SystemExit, match="there is no account"):
+        main(["users", "setup-link", "--account", "999999"])
+
+
 def test_serve_refuses_several_workers_on_sqlite(shell: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--workers", "2"]) == 2
     assert "needs PostgreSQL" in capsys.readouterr().err

@@ -21,6 +21,9 @@ def test_reads_prefixed_environment() -> None:
                            "PODIUM_PUBLIC_URL": "http://10.0.0.5:9001/", "OTHER": "x"})
     assert s.port == 9001 and s.default_locale == "en" and s.debug is True
     assert s.base_url == "http://10.0.0.5:9001"
+    assert s.board_base_url == s.base_url  # the leaderboard on the login links' base unless told otherwise
+    board = Settings.from_env({"PODIUM_PUBLIC_URL": "http://10.0.0.5:9001", "PODIUM_BOARD_URL": "https://qc.example.org/"})
+    assert (board.base_url, board.board_base_url) == ("http://10.0.0.5:9001", "https://qc.example.org")
 
 
 @pytest.mark.parametrize(
@@ -36,6 +39,8 @@ def test_reads_prefixed_environment() -> None:
         ({"PODIUM_DEFAULT_LOCALE": "fr"}, "PODIUM_DEFAULT_LOCALE"),
         ({"PODIUM_SQLITE_SYNCHRONOUS": "OFF"}, "PODIUM_SQLITE_SYNCHRONOUS"),
         ({"PODIUM_DB_POOL_SIZE": "0"}, "PODIUM_DB_POOL_SIZE must be between"),
+        ({"PODIUM_PUBLIC_URL": "192.168.1.10:8000"}, "PODIUM_PUBLIC_URL must start with http:// or https://"),
+        ({"PODIUM_BOARD_URL": "podium.example.org"}, "PODIUM_BOARD_URL must start with http:// or https://"),
     ],
 )
 def test_bad_values_say_which_variable(env: dict[str, str], fragment: str) -> None:

@@ -414,6 +414,9 @@ class AuthToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("auth_token.id", ondelete="CASCADE"), default=None)
     """For sessions opened from a login link: revoking the link revokes its sessions."""
+    label: Mapped[str | None] = mapped_column(String(40), default=None)
+    """For a login link printed on a QR sheet: which sheet (``sheet:venue:3:judges``, ``sheet:reviewers:1``).
+    Printing a sheet again replaces its own cards (and unlabelled links), not a judge's card of another sheet."""
 
 
 class Presence(Base):

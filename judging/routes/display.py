@@ -25,11 +25,12 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 from sqlalchemy import select
 
-from judging.auth import Principal, may_control_venue, requires_display, requires_staff
+from judging.auth import Principal, load_principal, may_control_venue, requires_display, requires_staff
 from judging.db.engine import unavailable
 from judging.db.models import Contest, Entry, TopicType, Venue
 from judging.errors import PodiumError
 from judging.feed import DbFeedSource
+from judging.settings import Settings
 from judging.sheets import FeedBeats
 from judging.web import principal_of, render, translator_for
 from live.protocol import (
@@ -40,7 +41,7 @@ from live.protocol import (
     Snapshot,
     now_ms,
 )
-from live.server import serve_feed
+from live.server import Recheck, serve_feed
 
 
 def may_watch_venue(p: Principal | None, venue_id: int) -> bool:
@@ -65,10 +66,10 @@ def _source(conn: Any, audience: str, contest_id: int, venue_id: int | None = No
 
 
 # ------------------------------------------------------------------------------------------ pages
-def board_url(base_url: str, contest_id: int) -> str:
-    """The absolute address of a contest's public leaderboard, on the same base as the printed login links
-    (``settings.base_url``: ``PODIUM_PUBLIC_URL`` when configured, never the request's host)."""
-    return f"{base_url}/board/{contest_id}"
+def board_url(settings: Settings, contest_id: int) -> str:
+    """The absolute address of a contest's public leaderboard (``settings.board_base_url``: ``PODIUM_BOARD_URL``
+    when configured, else the base of the printed login links; never the request's host)."""
+    return f"{settings.board_base_url}/board/{contest_id}"
 
 
 def screen_qr(url: str) -> str:
@@ -91,7 +92,7 @@ async def venue_screen(request: Request[Any, Any, Any], venue_id: FromPath[int])
         tts = (await session.execute(select(TopicType).where(TopicType.contest_id == venue.contest_id))).scalars()
         english = translator_for(request).locale == "en"
         topics = {tt.key: tt.name_en if english else tt.name_zh for tt in tts}
-    board = board_url(request.app.state.settings.base_url, venue.contest_id)
+    board = board_url(request.app.state.settings, venue.contest_id)
     return render(request, "display/venue.html", venue=venue, current=current, contest=contest, topics=topics,
                   board_url=board, board_qr=screen_qr(board))
 
@@ -172,6 +173,24 @@ _VENUE_FEEDS = {
 }
 
 
+def _recheck(socket: WebSocket[Any, Any, Any], allowed: Any, refusal: str) -> Recheck | None:
+    """Re-read the socket's login (every ``FeedConfig.recheck_s``): a revoked link, a disabled account or a
+    withdrawn role (a judge moved off the panel, a host replaced) closes the socket instead of letting it follow
+    the feed all day. None for a socket without a login."""
+    raw = socket.auth if isinstance(socket.auth, str) else None
+    if raw is None:
+        return None
+    state = socket.app.state
+
+    async def check() -> tuple[int, str] | None:
+        p = await load_principal(state.db, state.settings.secret, raw)
+        if p is None:
+            return CLOSE_UNAUTHENTICATED, "your login was revoked or has ended: open your login link again"
+        return None if allowed(p) else (CLOSE_FORBIDDEN, refusal)
+
+    return check
+
+
 async def _venue_feed(socket: WebSocket[Any, Any, Any], venue_id: int, since: int, audience: str) -> None:
     await socket.accept()
     p = _ws_principal(socket)
@@ -190,7 +209,9 @@ async def _venue_feed(socket: WebSocket[Any, Any, Any], venue_id: int, since: in
         # a judge's tablet: it sends its heartbeat over this socket while the feed is live (judging.sheets.FeedBeats)
         app = socket.app
         beats = FeedBeats(app.state.db, app, app.state.settings.secret, socket.auth)
-    await serve_feed(socket, socket.app.state.hub, source, since, socket.app.state.feed_config, on_beat=beats)
+    recheck = None if beats is not None else _recheck(socket, lambda q: may(q, venue_id), refusal)
+    await serve_feed(socket, socket.app.state.hub, source, since, socket.app.state.feed_config, on_beat=beats,
+                     recheck=recheck)
     return None
 
 
@@ -223,7 +244,8 @@ async def _staff_feed(socket: WebSocket[Any, Any, Any], contest_id: int, since: 
     if await _contest(socket, contest_id) is None:
         return await _refuse(socket, CLOSE_NOT_FOUND, f"there is no contest {contest_id}")
     source = await _source(socket, "staff", contest_id).open()
-    await serve_feed(socket, socket.app.state.hub, source, since, socket.app.state.feed_config)
+    await serve_feed(socket, socket.app.state.hub, source, since, socket.app.state.feed_config,
+                     recheck=_recheck(socket, lambda q: q.is_staff, "the staff feed is for association staff"))
     return None
 
 

@@ -172,7 +172,10 @@ async def judge_page(request: Request[Any, Any, Any]) -> Template:
         state = await sheets.judge_state(session, _me(request))
         person = await session.get(Person, state.person_id) if state.person_id else None
     boot = msgspec.to_builtins(state)
-    return render(request, "judge/tablet.html", state=state, person=person, boot=boot)
+    page = render(request, "judge/tablet.html", state=state, person=person, boot=boot)
+    # The page carries the judge's own scores: on a shared tablet, Back after a logout must not show them.
+    page.headers["Cache-Control"] = "no-store"
+    return page
 
 
 @get("/judge/guide", include_in_schema=False)

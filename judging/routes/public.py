@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select, text, update
 
 from judging import __version__
+from judging.accounts import revoke_tokens
 from judging.audit import record
 from judging.auth import (
     Grant,
@@ -224,7 +225,11 @@ async def setup_submit(
             session.add(RoleGrant(account_id=account.id, role="owner"))
         else:
             account = await session.get(Account, link.account_id)
-            assert account is not None
+            if account is None or account.disabled:
+                return render(request, "setup.html", valid=False, error=None, form=data, status_code=404)
+            if account.password_hash is not None:
+                # A password reset: whoever held a session under the old password is out.
+                await revoke_tokens(session, account.id)
             account.username = username
             if data.display_name.strip():
                 account.display_name = data.display_name.strip()

@@ -14,12 +14,14 @@ from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from judging import accounts as staff_accounts
 from judging.accounts import SETUP_LINK_TTL, invite_staff, link_url, reissue_login_link, revoke_tokens, setup_url
 from judging.audit import record
 from judging.auth import Principal, requires_owner, requires_staff
 from judging.db.models import Account, AuditLog, Contest, Entry, PanelMember, Person, RoleGrant, Venue
-from judging.errors import PodiumError
+from judging.errors import PodiumError, Refusal
 from judging.staff.web import HANDLERS as STAFF_CONSOLE
+from judging.staff.web import _bad
 from judging.web import client_ip, principal_of, render
 
 
@@ -78,6 +80,33 @@ class ReasonForm(msgspec.Struct):
     back: str = ""
 
 
+REASON_MAX = 500
+
+
+class StaffAccountOut(msgspec.Struct):
+    id: int
+    display_name: str
+    username: str | None
+    role: str
+    """``owner`` or ``staff``."""
+    state: str
+    """``active`` (has a password), ``pending`` (invited; no password chosen yet) or ``disabled``."""
+    setup_link_until: datetime | None
+    """When the newest unused setup link expires (null: none open)."""
+    last_login_at: datetime | None
+    created_at: datetime
+
+
+class DisableIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=REASON_MAX)] = ""
+
+
+class AccountStateOut(msgspec.Struct):
+    account_id: int
+    state: str
+    revoked_tokens: int
+
+
 def _me(request: Request[Any, Any, Any]) -> Principal:
     p = principal_of(request)
     assert p is not None  # the router's guard guarantees it
@@ -128,7 +157,14 @@ async def _revoke(request: Request[Any, Any, Any], account_id: FromPath[int], re
         await _account_or_404(session, account_id)
         if account_id == _me(request).account_id:
             raise PodiumError("You cannot revoke your own access.", code="not_allowed", status_code=409)
-        n = await revoke_tokens(session, account_id)
+        roles = set((await session.execute(select(RoleGrant.role).where(RoleGrant.account_id == account_id)
+                                           )).scalars())
+        if "owner" in roles:
+            raise PodiumError("The owner's access cannot be revoked.", code="not_allowed", status_code=409)
+        if "staff" in roles and not _me(request).is_owner:
+            raise PodiumError("Only the owner may end a staff member's sessions (on the staff accounts page).",
+                              code="forbidden", status_code=403)
+        n = await revoke_tokens(session, account_id, ("login_link", "session", "setup"))
         record(session, _me(request), "token.revoke", target=f"account:{account_id}", reason=reason,
                ip=client_ip(request), revoked=n)
     return n
@@ -168,6 +204,77 @@ async def invite_api(request: Request[Any, Any, Any], data: JSONBody[InviteIn]) 
     """Creates a staff account without a password; the returned one-time link lets its owner choose one."""
     account, url = await _invite(request, data.display_name)
     return InviteOut(account.id, url)
+
+
+# ------------------------------------------------------------------------------------- staff accounts (owner)
+def _account_out(a: staff_accounts.StaffAccount) -> StaffAccountOut:
+    return StaffAccountOut(a.id, a.display_name, a.username, a.role, a.state, a.setup_link_until, a.last_login_at,
+                           a.created_at)
+
+
+async def _new_setup_link(request: Request[Any, Any, Any], account_id: int) -> tuple[Account, str]:
+    """A new one-time setup link for a staff account (audited; earlier setup links stop working)."""
+    state = request.app.state
+    me = _me(request)
+    async with state.db.write() as session:
+        try:
+            account, raw = await staff_accounts.new_setup_link(session, state.settings.secret, account_id,
+                                                               me.account_id)
+        except staff_accounts.AccountRefusal as exc:
+            raise _bad(exc, exc.code, exc.status_code) from None
+        record(session, me, "account.setup_link", target=f"account:{account_id}", ip=client_ip(request),
+               display_name=account.display_name)
+    return account, setup_url(state.settings.base_url, raw)
+
+
+async def _set_disabled(request: Request[Any, Any, Any], account_id: int, disabled: bool, reason: str
+                        ) -> AccountStateOut:
+    me = _me(request)
+    if len(reason) > REASON_MAX:
+        raise _bad(Refusal("the reason is too long (at most {max} characters)", max=REASON_MAX))
+    async with request.app.state.db.write() as session:
+        try:
+            account, revoked = await staff_accounts.set_disabled(session, account_id, me.account_id, disabled)
+        except staff_accounts.AccountRefusal as exc:
+            raise _bad(exc, exc.code, exc.status_code) from None
+        record(session, me, "account.disable" if disabled else "account.enable", target=f"account:{account_id}",
+               reason=reason.strip(), ip=client_ip(request), display_name=account.display_name, revoked=revoked)
+        state = "disabled" if disabled else "active" if account.password_hash else "pending"
+    return AccountStateOut(account_id, state, revoked)
+
+
+@get("/api/staff/accounts", summary="Staff accounts (owner only)", tags=["staff"], guards=[requires_owner])
+async def staff_accounts_api(request: Request[Any, Any, Any]) -> list[StaffAccountOut]:
+    """The owner and every staff member: state (active, pending: invited without a password yet, disabled), the
+    expiry of an open setup link, and the last login."""
+    async with request.app.state.db.read() as session:
+        return [_account_out(a) for a in await staff_accounts.staff_accounts(session)]
+
+
+@post("/api/staff/accounts/{account_id:int}/setup-link", summary="New setup link for a staff member (owner only)",
+      tags=["staff"], guards=[requires_owner], status_code=200)
+async def setup_link_api(request: Request[Any, Any, Any], account_id: FromPath[int]) -> InviteOut:
+    """For a lost invitation or a forgotten password: earlier setup links stop working; the password (if any)
+    keeps working until the new link is used, which ends the account's other sessions. Not for the owner's own
+    account (``podium users setup-link --account ID`` on the server) nor for a disabled one."""
+    account, url = await _new_setup_link(request, account_id)
+    return InviteOut(account.id, url)
+
+
+@post("/api/staff/accounts/{account_id:int}/disable", summary="Disable a staff account (owner only)",
+      tags=["staff"], guards=[requires_owner], status_code=200)
+async def disable_api(request: Request[Any, Any, Any], account_id: FromPath[int],
+                      data: JSONBody[DisableIn]) -> AccountStateOut:
+    """The password stops working, and every session and open setup link ends on the next request."""
+    return await _set_disabled(request, account_id, True, data.reason)
+
+
+@post("/api/staff/accounts/{account_id:int}/enable", summary="Enable a disabled staff account (owner only)",
+      tags=["staff"], guards=[requires_owner], status_code=200)
+async def enable_api(request: Request[Any, Any, Any], account_id: FromPath[int],
+                     data: JSONBody[DisableIn]) -> AccountStateOut:
+    """The password works again; an account that never chose one needs a new setup link."""
+    return await _set_disabled(request, account_id, False, data.reason)
 
 
 async def _audit_rows(session: Any, who: int | None, action: str | None, entry_id: int | None,
@@ -255,7 +362,9 @@ async def reissue_page(
 ) -> Template:
     account, url = await _reissue(request, account_id, data.reason)
     qr = segno.make(url, error="m").svg_inline(scale=5)
-    return render(request, "staff/link_issued.html", account=account, url=url, qr=qr, back=data.back)
+    page = render(request, "staff/link_issued.html", account=account, url=url, qr=qr, back=data.back)
+    page.headers["Cache-Control"] = "no-store"  # a login link is a credential
+    return page
 
 
 @post("/staff/accounts/{account_id:int}/revoke", include_in_schema=False)
@@ -268,6 +377,40 @@ async def revoke_page(
     return Redirect(back)
 
 
+@get("/staff/accounts", include_in_schema=False, guards=[requires_owner])
+async def accounts_page(request: Request[Any, Any, Any]) -> Template:
+    async with request.app.state.db.read() as session:
+        rows = await staff_accounts.staff_accounts(session)
+    return render(request, "staff/accounts.html", accounts=rows, me=_me(request).account_id, reason_max=REASON_MAX,
+                  days=SETUP_LINK_TTL.days)
+
+
+@post("/staff/accounts/{account_id:int}/setup-link", include_in_schema=False, guards=[requires_owner],
+      status_code=200)
+async def setup_link_page(request: Request[Any, Any, Any], account_id: FromPath[int]) -> Template:
+    """The new setup link and its QR code, shown this once (not cached: a credential until it is used)."""
+    account, url = await _new_setup_link(request, account_id)
+    qr = segno.make(url, error="m").svg_inline(scale=1, border=2, omitsize=True)
+    page = render(request, "staff/invite_issued.html", account=account, url=url, qr=qr, days=SETUP_LINK_TTL.days,
+                  again=True)
+    page.headers["Cache-Control"] = "no-store"
+    return page
+
+
+@post("/staff/accounts/{account_id:int}/disable", include_in_schema=False, guards=[requires_owner])
+async def disable_page(request: Request[Any, Any, Any], account_id: FromPath[int],
+                       data: Annotated[ReasonForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Redirect:
+    await _set_disabled(request, account_id, True, data.reason)
+    return Redirect("/staff/accounts")
+
+
+@post("/staff/accounts/{account_id:int}/enable", include_in_schema=False, guards=[requires_owner])
+async def enable_page(request: Request[Any, Any, Any], account_id: FromPath[int],
+                      data: Annotated[ReasonForm, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Redirect:
+    await _set_disabled(request, account_id, False, data.reason)
+    return Redirect("/staff/accounts")
+
+
 @get("/staff/audit", include_in_schema=False)
 async def audit_page(request: Request[Any, Any, Any], action: FromQuery[str | None] = None,
                      entry_id: FromQuery[int | None] = None, who: FromQuery[int | None] = None) -> Template:
@@ -278,8 +421,9 @@ async def audit_page(request: Request[Any, Any, Any], action: FromQuery[str | No
 
 router = Router(
     path="/",
-    route_handlers=[list_contests, reissue_link_api, revoke_api, invite_api, audit_api, staff_home, invite_page,
-                    people_page, reissue_page, revoke_page, audit_page, *STAFF_CONSOLE],
+    route_handlers=[list_contests, reissue_link_api, revoke_api, invite_api, staff_accounts_api, setup_link_api,
+                    disable_api, enable_api, audit_api, staff_home, invite_page, accounts_page, setup_link_page,
+                    disable_page, enable_page, people_page, reissue_page, revoke_page, audit_page, *STAFF_CONSOLE],
     guards=[requires_staff],
     tags=["staff"],
 )

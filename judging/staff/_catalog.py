@@ -39,8 +39,33 @@ ZH: dict[str, str] = {
     "and then log in to the staff pages.":
         "请把这个设置链接交给{name}，或让其扫描二维码：用它设置自己的用户名和密码，然后登录工作人员页面。",
     "The link is shown only this once": "此链接只显示这一次",
-    "Podium does not keep it. Copy, print or scan it now. It works once, within {days} days; if it is lost, invite "
-    "again.": "系统不保存该链接，请现在复制、打印或扫码。链接只能使用一次，{days} 天内有效；如果遗失，请重新邀请。",
+    "Podium does not keep it. Copy, print or scan it now. It works once, within {days} days; if it is lost, make a "
+    "new one on the staff accounts page.":
+        "系统不保存该链接，请现在复制、打印或扫码。链接只能使用一次，{days} 天内有效；如果遗失，请在“工作人员账号”页面重新生成。",
+    # the owner's staff accounts page (templates/staff/accounts.html; judging/accounts.py, routes/staff.py)
+    "Staff accounts": "工作人员账号",
+    "Only the owner sees this page. A new setup link is for a lost invitation or a forgotten password: earlier setup "
+    "links stop working, the current password keeps working until the new link is used, and then every other "
+    "session of that account ends. Disabling an account ends its sessions at once and its password stops working; "
+    "enabling it lets the password work again.":
+        "此页面只有管理员可见。邀请链接遗失或忘记密码时，可生成新的设置链接：之前的设置链接随即失效；原密码在新链接使用之前仍然有效，"
+        "使用后该账号的其他登录会话全部结束。停用账号会立即结束其全部会话，密码也不能再登录；重新启用后原密码恢复有效。",
+    "Role": "角色", "State": "状态", "Last login": "最近登录",
+    "account:active": "正常", "account:pending": "待设置密码", "account:disabled": "已停用",
+    "Setup link open until {when} UTC": "设置链接有效期至 {when}（UTC）",
+    "Enable": "启用", "Disable": "停用", "New setup link": "新的设置链接",
+    "Make a new setup link for {name}? Earlier setup links stop working.": "为{name}生成新的设置链接？之前的设置链接将失效。",
+    "Disable the account of {name}? Their sessions end at once and their password stops working.":
+        "停用{name}的账号？其登录会话将立即结束，密码也不能再登录。",
+    "New setup link for {name}": "{name}的新设置链接",
+    "There is no account {id}.": "没有编号为 {id} 的账号。",
+    "The owner's account is not changed here; on the server, 'podium users setup-link --account {id}' gives the "
+    "owner a new setup link.":
+        "管理员账号不能在这里修改；请在服务器上运行 'podium users setup-link --account {id}' 为管理员生成新的设置链接。",
+    "Account {id} is not a staff account; judges, reviewers, hosts and screens get a new login link on their "
+    "contest's people page.":
+        "账号 {id} 不是工作人员账号；评委、初审专家、主持人和大屏的登录链接请在所属赛事的“人员与登录链接”页面重新生成。",
+    "The account of {name} is disabled; enable it first.": "{name}的账号已停用，请先启用。",
     "Overview": "概览", "Setup": "赛事设置", "Import": "导入", "Assignment": "分配", "Conflicts of interest": "回避",
     "QR login sheets": "二维码登录单", "Monitoring": "现场监控", "Grading": "成绩认定",
     "msg:saved": "已保存。", "msg:assigned": "已分配。", "msg:finalized": "已定稿：成绩名单已盖章。",
@@ -252,8 +277,8 @@ ZH: dict[str, str] = {
     "Initial-review progress: {done} of {total} assigned reviews submitted.": "初审进度：已提交 {done} / 应提交 {total} 份。",
     "Submitted": "已提交", "Still to do": "未完成",
     "Issue login links for all reviewers": "为全部初审专家生成登录链接",
-    "Issue new links for every reviewer? Their earlier links stop working and anyone logged in with one is logged out (an expert who also sits on a panel too).":
-        "为全部初审专家生成新链接？此前的链接随即失效，已用旧链接登录的专家会被退出登录（同时担任现场评委的专家也一样）。",
+    "Issue new links for every reviewer? Their earlier reviewer links stop working and anyone logged in with one is logged out (an expert who also sits on a panel keeps the venue card).":
+        "为全部初审专家生成新链接？此前的初审链接随即失效，已用旧链接登录的专家会被退出登录（同时担任现场评委的专家，其分会场登录卡仍然有效）。",
     "the reason is too long (at most {max} characters)": "理由太长（最多 {max} 个字）。",
     "boundary-review decisions changed since this page was loaded; reload it and check them":
         "打开本页后临界复核决定已有变动：请刷新页面并核对后再批准。",
@@ -300,6 +325,29 @@ ZH: dict[str, str] = {
     "{what} must be numbers separated by commas": "{what}必须是用逗号分隔的数字。", "{what} is required.": "请填写{what}。",
     "venue or person is not in this contest": "分会场或人员不属于本赛事。",
     "the chief judge must be on the venue's panel": "评审组长必须是该分会场评委组的成员。",
+    "this person is not on the venue's panel": "此人不在该分会场评委组中。",
+    # why an uploaded file cannot be read (judging/staff/importing.py ImportFileError)
+    "the text is neither UTF-8 nor GB18030: save it again as UTF-8 CSV or as .xlsx":
+        "文本既不是 UTF-8 也不是 GB18030 编码：请另存为 UTF-8 编码的 CSV 或 .xlsx 文件。",
+    "old .xls files are not supported: save the file as .xlsx or .csv": "不支持旧版 .xls 文件：请另存为 .xlsx 或 .csv。",
+    "expected a .xlsx or .csv file": "请上传 .xlsx 或 .csv 文件。",
+    "not a readable .xlsx file: open it in Excel or WPS and save it again as .xlsx":
+        "不是可读取的 .xlsx 文件：请用 Excel 或 WPS 打开后重新另存为 .xlsx。",
+    "the file is empty": "文件是空的。",
+    "Say why the conflict of interest is removed; the reason is kept in the audit log.":
+        "请说明解除回避关系的原因；原因会记入审计日志。",
+    "This file was already imported. To import it again, upload it again.": "该文件已经导入。如需再次导入，请重新上传。",
+    "grades are given per topic type, per venue or over all entries": "等级只能按课题类型、按分会场或全部成果统一评定。",
+    "the highest and lowest marks can be dropped from 3 to 30 judges on (got {n})":
+        "去掉最高分和最低分的起始评委人数应在 3 到 30 之间（填写的是 {n}）。",
+    "the number recommended onward cannot be negative": "推荐上报名额不能为负数。",
+    "the floor is a score from 0 to 100 (got {floor})": "最低分数线应在 0 到 100 之间（填写的是 {floor}）。",
+    "the topic type needs a Chinese name": "课题类型需要填写中文名称。",
+    "the stage weights must add up to 1 (they add up to {total})": "各阶段权重之和必须为 1（当前为 {total}）。",
+    "{label}: maximum and step have at most 2 decimals": "{label}：满分和步长最多保留两位小数。",
+    "{label}: the maximum {max} must be a whole number of steps of {step}":
+        "{label}：满分 {max} 必须是步长 {step} 的整数倍。",
+    "unknown action {action}": "未知操作：{action}",
     "the contest has no venues": "本赛事还没有分会场：请先在赛事设置中添加。",
     "no such entry in this contest": "本赛事没有这个成果。", "no such venue in this contest": "本赛事没有这个分会场。",
     "each entry needs at least 2 reviewers": "每个成果至少需要 2 位初审专家。",
@@ -365,6 +413,7 @@ EN: dict[str, str] = {
     'mismatch:not_recomputed': 'entry {entry}: stored but not recomputed',
     'mismatch:review_base_differs': '{code}: reviewed from {reviewed_from}, recomputed {grade}',
     "msg:reviewed": "Review decision recorded.",
+    "account:active": "Active", "account:pending": "Awaiting setup", "account:disabled": "Disabled",
     # refused staff forms: field names shown inside a message
     "recommend_top_k": "the number recommended onward", "trim_from": "the judge count for dropping highest and lowest",
 }

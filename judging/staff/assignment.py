@@ -144,18 +144,20 @@ async def set_chief(session: AsyncSession, contest_id: int, venue_id: int, perso
     await _grant(session, account.id, "chief_judge", contest_id, venue_id)
 
 
-async def remove_panel_member(session: AsyncSession, venue_id: int, person_id: int) -> bool:
+async def remove_panel_member(session: AsyncSession, contest_id: int, venue_id: int, person_id: int) -> None:
+    venue = await session.get(Venue, venue_id)
+    if venue is None or venue.contest_id != contest_id:
+        raise AssignmentError("venue or person is not in this contest")
     member = (await session.execute(select(PanelMember).where(
         PanelMember.venue_id == venue_id, PanelMember.person_id == person_id))).scalar_one_or_none()
     if member is None:
-        return False
+        raise AssignmentError("this person is not on the venue's panel")
     await session.delete(member)
     acc = (await session.execute(select(Account).where(Account.person_id == person_id))).scalars().first()
     if acc is not None:
         await _ungrant(session, acc.id, "judge", venue_id)
         await _ungrant(session, acc.id, "chief_judge", venue_id)
     await session.flush()
-    return True
 
 
 # --------------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from judging.db.models import Contest, GradeResult, GradeRun, Rubric, RubricItem
 from judging.staff.grading import Inputs, load_inputs
+from scoring import round_half_up
 
 GRADE_HEADERS = ["排名", "成果编号", "成果名称", "小组名称", "企业名称", "推荐单位", "课题类型", "分会场", "初审得分",
                  "发表得分", "最终得分", "等级", "该等级概率", "推荐上报", "临界复核"]
@@ -80,7 +81,9 @@ def review_note(review: dict[str, Any] | None) -> str:
 
 
 def _round(x: Any) -> float | None:
-    return None if x is None else round(float(x), 2)
+    """Two decimals rounded half up, as the screens and the staff pages show a score (``round`` would give the
+    binary float's half-even: 56.625 -> 56.62 in the list but 56.63 on the screen)."""
+    return None if x is None else float(round_half_up(float(x), 2))
 
 
 def grade_list_xlsx(contest: Contest, run: GradeRun, results: list[dict[str, Any]]) -> bytes:

@@ -631,8 +631,25 @@ async def finalize(session: AsyncSession, run_id: int, account_id: int, *, seen_
     run.status = "final"
     run.approved_by = account_id
     run.approved_at = utcnow()
+    await make_official(session, run.contest_id)
     await session.flush()
     return run
+
+
+async def make_official(session: AsyncSession, contest_id: int) -> list[int]:
+    """The result lifecycle's last step (released -> official): every released entry of the contest, in the
+    finalizing transaction, announced on the feeds (``grades.finalized``), so screens, the board and tablets
+    show the results as official. Returns the entries' ids."""
+    from judging.events import append_event
+
+    released = list((await session.execute(
+        select(Entry.id).where(Entry.contest_id == contest_id, Entry.status == "released").order_by(Entry.id)
+    )).scalars())
+    if released:
+        await session.execute(update(Entry).where(Entry.id.in_(released)).values(status="official"))
+        await append_event(session, "grades.finalized", {"contest_id": contest_id, "entry_ids": released},
+                           contest_id=contest_id)
+    return released
 
 
 # A mismatch is a ``scoring.Note``: the English sentence (the JSON API and ``podium grades verify`` print it as is)

@@ -36,6 +36,7 @@ from judging.db.models import (
     TopicType,
     Venue,
 )
+from judging.errors import Msgid
 from judging.presets import CIRCLE_TYPES
 
 KINDS = ("entries", "judges", "reviews")
@@ -130,10 +131,12 @@ class RowError:
 
     def message(self, gettext: Any = None) -> str:
         template = REASONS[self.code]
+        params = self.params
         if gettext is not None:
             template = gettext(template)
+            params = {k: gettext(v) if isinstance(v, Msgid) else v for k, v in params.items()}
         try:
-            return template.format(**self.params)
+            return template.format(**params)
         except (KeyError, IndexError, ValueError):
             return template
 
@@ -219,12 +222,14 @@ def decode_csv(data: bytes) -> str:
             return data.decode(enc)
         except UnicodeDecodeError:
             continue
-    raise ImportFileError("neither UTF-8 nor GB18030 text")
+    raise ImportFileError("the text is neither UTF-8 nor GB18030: save it again as UTF-8 CSV or as .xlsx")
 
 
 def read_table(data: bytes, filename: str) -> list[list[str]]:
     """Rows of normalised cell text (index 0 is spreadsheet row 1). ``.xlsx``/``.xlsm`` or ``.csv``/``.txt``."""
     name = filename.lower()
+    if not data:
+        raise ImportFileError("the file is empty")
     if name.endswith((".xlsx", ".xlsm")) or data[:2] == b"PK":
         return _read_xlsx(data)
     if name.endswith((".csv", ".txt", ".tsv")) or not name:
@@ -247,7 +252,8 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
     try:
         wb = load_workbook(io.BytesIO(data), data_only=True)
     except Exception as exc:
-        raise ImportFileError(f"not a readable .xlsx file ({type(exc).__name__})") from exc
+        raise ImportFileError("not a readable .xlsx file: open it in Excel or WPS and save it again as .xlsx") \
+            from exc
     ws = wb.worksheets[0]
     grid: list[list[Any]] = [list(r) for r in ws.iter_rows(values_only=True)]
     for rng in ws.merged_cells.ranges:
@@ -774,7 +780,7 @@ async def run_import(session: AsyncSession, contest_id: int, kind: str, data: by
         rows = read_table(data, filename)
     except ImportFileError as exc:
         report = Report(kind)
-        report.errors.append(RowError(0, "", "", "unreadable", {"detail": str(exc)}))
+        report.errors.append(RowError(0, "", "", "unreadable", {"detail": Msgid(str(exc))}))
         return report
     report = await validate(session, contest_id, kind, rows, stage=stage)
     if dry_run or (report.errors and not only_valid) or not report.plan:

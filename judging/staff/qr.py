@@ -10,7 +10,7 @@ import segno
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from judging.accounts import link_url, reissue_login_link
+from judging.accounts import link_url, replace_sheet_link
 from judging.db.models import Account, PanelMember, Person, RoleGrant, Venue
 from judging.staff.assignment import ensure_venue_accounts
 
@@ -65,18 +65,20 @@ async def reviewer_accounts(session: AsyncSession, contest_id: int) -> list[tupl
 
 
 async def _issue(session: AsyncSession, secret: str, base_url: str, people: list[tuple[Account, str, str]],
-                 scale: int) -> list[Card]:
-    """A card per (account, role, organization) with a fresh login link (earlier links and sessions revoked)."""
+                 scale: int, label: str) -> list[Card]:
+    """A card per (account, role, organization) with a fresh login link: it replaces the person's card of this
+    sheet (``label``) and their unlabelled links, with the sessions opened by them; a card of another sheet stays."""
     cards = []
     for account, role, org in people:
-        url = link_url(base_url, await reissue_login_link(session, secret, account.id))
+        url = link_url(base_url, await replace_sheet_link(session, secret, account.id, label))
         cards.append(Card(account.id, account.display_name, role, org, url, qr_svg(url, scale)))
     return cards
 
 
 async def issue_reviewer_sheet(session: AsyncSession, secret: str, base_url: str, contest_id: int) -> list[Card]:
-    """Fresh login links for every initial-review expert of the contest (earlier links and sessions revoked)."""
-    return await _issue(session, secret, base_url, await reviewer_accounts(session, contest_id), 3)
+    """Fresh login links for every initial-review expert of the contest (their earlier reviewer cards revoked)."""
+    return await _issue(session, secret, base_url, await reviewer_accounts(session, contest_id), 3,
+                        f"sheet:reviewers:{contest_id}")
 
 
 def qr_svg(url: str, scale: int = 4) -> str:
@@ -84,7 +86,7 @@ def qr_svg(url: str, scale: int = 4) -> str:
 
 
 async def issue_sheet(session: AsyncSession, secret: str, base_url: str, venue: Venue, kind: str) -> list[Card]:
-    """Fresh login links for everyone on the sheet (their earlier links and sessions are revoked)."""
+    """Fresh login links for everyone on the sheet (their earlier cards of this sheet are revoked)."""
     await ensure_venue_accounts(session, venue)  # a venue saved before venues had them gets its host and screen
     return await _issue(session, secret, base_url, await sheet_accounts(session, venue.id, kind),
-                        6 if kind == "screens" else 4)
+                        6 if kind == "screens" else 4, f"sheet:venue:{venue.id}:{kind}")

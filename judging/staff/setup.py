@@ -54,6 +54,8 @@ async def add_topic_type(session: AsyncSession, contest_id: int, key: str, name_
         raise SetupError("the key must be lower-case letters, digits and _")
     if await session.scalar(select(TopicType.id).where(TopicType.contest_id == contest_id, TopicType.key == key)):
         raise SetupError("topic type {key} exists already", key=key)
+    if not name_zh.strip():
+        raise SetupError("the topic type needs a Chinese name")
     tt = TopicType(contest_id=contest_id, key=key, name_zh=name_zh.strip()[:50], name_en=name_en.strip()[:80])
     session.add(tt)
     await session.flush()
@@ -70,13 +72,17 @@ async def add_topic_type(session: AsyncSession, contest_id: int, key: str, name_
 
 async def set_stage_weights(session: AsyncSession, contest_id: int, weights: dict[str, Any]) -> dict[str, str]:
     out = {}
-    for stage in (await session.execute(select(Stage).where(Stage.contest_id == contest_id))).scalars():
+    stages = (await session.execute(select(Stage).where(Stage.contest_id == contest_id))).scalars().all()
+    for stage in stages:
         if stage.kind in weights:
             w = _decimal(weights[stage.kind], "weight")
             if not Decimal(0) <= w <= Decimal(1):
                 raise SetupError("a stage weight must be between 0 and 1")
             stage.weight = w
             out[stage.kind] = str(w)
+    total = sum((Decimal(stage.weight) for stage in stages), Decimal(0))
+    if stages and total != 1:
+        raise SetupError("the stage weights must add up to 1 (they add up to {total})", total=f"{total:g}")
     await session.flush()
     return out
 
@@ -114,6 +120,11 @@ async def replace_rubric_items(session: AsyncSession, contest_id: int, rubric_id
         mx, step = _decimal(it.get("max_points"), "max"), _decimal(it.get("step", "0.5"), "step")
         if mx <= 0 or step <= 0 or mx > 1000:
             raise SetupError("maximum and step must be positive")
+        if mx != mx.quantize(_CENT) or step != step.quantize(_CENT):
+            raise SetupError("{label}: maximum and step have at most 2 decimals", label=label)
+        if step > mx or mx % step != 0:
+            raise SetupError("{label}: the maximum {max} must be a whole number of steps of {step}", label=label,
+                             max=f"{mx.normalize():f}", step=f"{step.normalize():f}")
         new.append(RubricItem(key=key[:40], label_zh=label[:100], label_en=str(it.get("label_en", "") or label)[:100],
                               max_points=mx, step=step, position=n))
     rubric.items.clear()
@@ -188,6 +199,13 @@ def validate_grade_rule(rule: dict[str, Any]) -> dict[str, Any]:
         out["floor"] = _float(out["floor"], "floor")
     out["recommend_top_k"] = _whole(out.get("recommend_top_k") or 0, "recommend_top_k")
     out["trim_from"] = _whole(out.get("trim_from") or 5, "trim_from")
+    check_rule_numbers(out["trim_from"], out["recommend_top_k"], out["floor"])
+    from judging.staff.grading import METHODS
+
+    if out.get("method", "calibrated") not in METHODS:
+        raise SetupError("unknown calibration method {method}", method=str(out.get("method"))[:40])
+    if out.get("group_by", "topic_type") not in ("topic_type", "venue", "none"):
+        raise SetupError("grades are given per topic type, per venue or over all entries")
     if out["kind"] == "quota":
         if len(out["shares"]) != len(labels):
             raise SetupError("give one share per grade label ({labels} labels, {given} shares)",
@@ -211,6 +229,20 @@ def validate_grade_rule(rule: dict[str, Any]) -> dict[str, Any]:
     except ValueError as exc:
         raise SetupError("the grade rule is not valid: {detail}", detail=str(exc)) from exc
     return out
+
+
+_CENT = Decimal("0.01")
+
+
+def check_rule_numbers(trim_from: int, recommend_top_k: int, floor: float | None) -> None:
+    """The grade rule's numbers that the engine would accept but that make no sense (the setup page and the
+    grading preview's form both check them)."""
+    if not 3 <= trim_from <= 30:
+        raise SetupError("the highest and lowest marks can be dropped from 3 to 30 judges on (got {n})", n=trim_from)
+    if recommend_top_k < 0:
+        raise SetupError("the number recommended onward cannot be negative")
+    if floor is not None and not 0 <= floor <= 100:
+        raise SetupError("the floor is a score from 0 to 100 (got {floor})", floor=f"{floor:g}")
 
 
 def _decimal(value: Any, what: str) -> Decimal:

@@ -42,6 +42,7 @@ from judging.db.models import (
 from judging.errors import Msgid, PodiumError, Refusal
 from judging.events import after_commit
 from judging.i18n import Translator
+from judging.routes import display
 from judging.staff import assignment, charts, conflicts, exports, grading, importing, monitor, qr, setup
 from judging.venue_control import HelpResolvedOut, resolve_help
 from judging.web import client_ip, principal_of, render, translator_for
@@ -172,7 +173,7 @@ async def contest_page(request: Request[Any, Any, Any], contest_id: FromPath[int
             "runs": await session.scalar(select(func.count(GradeRun.id)).where(GradeRun.contest_id == contest_id)),
         }
         conn = await assignment.connectivity(session, contest_id)
-    board_url = f"{request.app.state.settings.base_url}/board/{contest_id}"  # the public leaderboard: link + QR
+    board_url = display.board_url(request.app.state.settings, contest_id)  # the public leaderboard: link + QR
     return render(request, "staff/contest.html", contest=contest, counts=counts, conn=conn, tab="overview",
                   board_url=board_url, board_qr=qr.qr_svg(board_url, 5))
 
@@ -433,8 +434,22 @@ async def import_commit(request: Request[Any, Any, Any], contest_id: FromPath[in
     f = await _form(request)
     kind = _kind(kind)
     content, filename = _stored(request, token)
-    report = await _do_import(request, contest_id, kind, content, filename, dry_run=False,
-                              only_valid=f.get("only_valid") == "1", stage=_stage(f.get("stage")))
+    # One upload is written once: a double click, a reload of the result page or a second tab must not import
+    # the file again (every score row would get another version). The claim is a file created exclusively.
+    claim = _imports_dir(request) / f"{token}.committed"
+    try:
+        claim.touch(exist_ok=False)
+    except FileExistsError:
+        raise _bad("This file was already imported. To import it again, upload it again.",
+                   code="already_imported", status_code=409) from None
+    try:
+        report = await _do_import(request, contest_id, kind, content, filename, dry_run=False,
+                                  only_valid=f.get("only_valid") == "1", stage=_stage(f.get("stage")))
+    except BaseException:
+        claim.unlink(missing_ok=True)
+        raise
+    if not report.written:
+        claim.unlink(missing_ok=True)  # nothing was written (errors in the file): it may be committed later
     async with request.app.state.db.read() as session:
         contest = await _contest(session, contest_id)
     return render(request, "staff/import_report.html", contest=contest, tab="import", kind=kind, report=report,
@@ -557,11 +572,13 @@ async def assign_panel(request: Request[Any, Any, Any], contest_id: FromPath[int
     venue_id = _int(f.get("venue_id"), "venue")
     person_id = _int(f.get("person_id"), "person")
     action = f.get("action", "add")
+    if action not in ("add", "remove", "chief"):
+        raise _bad(Refusal("unknown action {action}", action=action[:40]))
     async with request.app.state.db.write() as session:
         await _contest(session, contest_id)
         try:
             if action == "remove":
-                await assignment.remove_panel_member(session, venue_id, person_id)
+                await assignment.remove_panel_member(session, contest_id, venue_id, person_id)
             elif action == "chief":
                 await assignment.set_panel_member(session, contest_id, venue_id, person_id)
                 await assignment.set_chief(session, contest_id, venue_id, person_id)
@@ -656,13 +673,18 @@ async def conflicts_delete(request: Request[Any, Any, Any], contest_id: FromPath
     from judging.db.models import Conflict
 
     f = await _form(request)
+    reason = f.get("reason", "").strip()
+    if not reason:
+        raise _bad("Say why the conflict of interest is removed; the reason is kept in the audit log.")
+    if len(reason) > 500:
+        raise _bad(Refusal("the reason is too long (at most {max} characters)", max=500))
     async with request.app.state.db.write() as session:
         c = await session.get(Conflict, conflict_id)
         person = await session.get(Person, c.person_id) if c else None
         if c is None or person is None or person.contest_id != contest_id:
             raise PodiumError("No such conflict.", code="not_found", status_code=404)
         record(session, _me(request), "conflict.delete", contest_id=contest_id, entry_id=c.entry_id,
-               target=f"person:{c.person_id}", reason=f.get("reason", ""), ip=client_ip(request),
+               target=f"person:{c.person_id}", reason=reason, ip=client_ip(request),
                was={"source": c.source, "reason": c.reason, "organization": c.organization})
         await session.delete(c)
     return _back(f"/staff/contests/{contest_id}/conflicts", "saved")
@@ -789,6 +811,10 @@ def _settings_from_form(contest: Contest, f: dict[str, str]) -> dict[str, Any]:
             raise _bad(Refusal("{what} must be a number", what=Msgid("floor")))
     if s["method"] not in grading.METHODS or s["initial_method"] not in grading.METHODS:
         raise _bad("Unknown calibration method.")
+    try:
+        setup.check_rule_numbers(int(s["trim_from"]), int(s["recommend_top_k"] or 0), s["floor"])
+    except setup.SetupError as exc:
+        raise _bad(exc) from exc
     if not 50 <= int(s["draws"]) <= 5000:
         raise _bad("draws must be between 50 and 5000")
     return s
@@ -919,6 +945,7 @@ async def _finalize(request: Request[Any, Any, Any], run_id: int, seen_reviews: 
             raise _bad(exc, "not_allowed", status_code=409) from exc
         record(session, me, "grades.finalize", contest_id=run.contest_id, target=f"grade_run:{run.id}",
                ip=client_ip(request), digest=run.input_digest, engine_version=run.engine_version)
+    after_commit(request.app)  # grades.finalized: the screens show the results as official
     return run
 
 

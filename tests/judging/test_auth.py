@@ -137,6 +137,9 @@ def test_reissue_replaces_link(client: TestClient[Any], settings: Settings, demo
     with anon:
         assert anon.get(f"/j/{old}").status_code == 404
         assert anon.get("/j/" + new_url.rsplit("/j/", 1)[1], follow_redirects=False).status_code in (302, 303)
+    page = client.post(f"/staff/accounts/{judge}/reissue", data={"reason": "平板丢失", "back": "/staff"})
+    assert page.status_code == 200 and "/j/" in page.text
+    assert page.headers["cache-control"] == "no-store"  # the page shows a credential
     # Staff accounts never get login links.
     owner = account_with_role(settings, "owner")
     assert client.post(f"/api/staff/accounts/{owner}/login-link").status_code == 409

@@ -79,6 +79,28 @@ def test_without_a_public_url_the_qr_uses_the_login_links_base(client: TestClien
     assert _board_qr_attr(page) == f"{settings.base_url}/board/{contest_id}"  # as the QR login sheets
 
 
+def test_a_separate_public_address_for_the_audience(settings: Settings, demo: int) -> None:
+    """``PODIUM_BOARD_URL``: the venue's LAN address stays on the login QR codes, while the audience's QR codes
+    carry an address phones on mobile data can reach."""
+    from judging.app import create_app
+
+    venue_id, contest_id = _venue_of_screen(settings)
+    make_staff(settings, "helper", "staff")
+    lan, internet = "http://192.168.1.10:8000", "https://qc.example.org"
+    app = create_app(msgspec.structs.replace(settings, public_url=lan, board_url=internet + "/"))
+    with TestClient(app, base_url="http://podium.test") as client:
+        assert staff_login(client, "helper").status_code == 201
+        assert _board_qr_attr(client.get(f"/staff/contests/{contest_id}").text) == f"{internet}/board/{contest_id}"
+        sheet = client.post(f"/staff/contests/{contest_id}/qr/reviewers").text
+        assert f"{lan}/j/" in sheet and internet not in sheet  # the judges' login links stay on the LAN
+        token = login_link(settings, account_with_role(settings, "display"))
+        client.cookies.clear()
+        assert client.get(f"/j/{token}", follow_redirects=False).status_code in (302, 303)
+        page = client.get(f"/screen/{venue_id}").text
+        assert _board_qr_attr(page) == f"{internet}/board/{contest_id}"
+        assert screen_qr(f"{internet}/board/{contest_id}") in page
+
+
 def test_the_staff_overview_links_to_the_board(settings: Settings, demo: int) -> None:
     make_staff(settings, "helper", "staff")
     board = f"{PUBLIC}/board/{demo}"

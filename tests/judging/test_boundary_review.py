@@ -274,3 +274,50 @@ async def _recommend_top(session: Any, contest_id: int, k: int) -> None:
 
 async def _setting(session: Any, run_id: int, key: str) -> Any:
     return (await session.get(GradeRun, run_id)).config["settings"][key]
+
+
+def test_approval_makes_the_released_results_official_on_the_feeds(settings: Settings, scored: int,
+                                                                   client: Any) -> None:
+    """The result lifecycle's last step: approving the grade list turns every released entry "official" (in the
+    same transaction) and announces it (``grades.finalized``), so screens and the board show the badge. Entries
+    not released yet keep their status."""
+    from sqlalchemy import update
+
+    from judging.db.models import Entry, Event
+
+    make_staff(settings)
+    staff_login(client)
+    entries = run_db(settings, lambda s: _ids(s, scored))
+    released, waiting = entries[:4], entries[4:6]
+
+    async def release(session: Any) -> None:
+        await session.execute(update(Entry).where(Entry.id.in_(released)).values(status="released"))
+        await session.execute(update(Entry).where(Entry.id.in_(waiting)).values(status="scoring"))
+
+    run_db(settings, release)
+    run = _preview(client, scored)
+    keep_boundary_grades(client, run)
+    assert client.post(f"/api/staff/runs/{run['id']}/finalize").status_code == 200
+
+    async def after(session: Any) -> tuple[dict[int, str], list[Any]]:
+        statuses = dict((await session.execute(select(Entry.id, Entry.status).where(Entry.id.in_(entries[:6])))).all())
+        events = (await session.execute(select(Event).where(Event.kind == "grades.finalized"))).scalars().all()
+        return statuses, [(e.contest_id, e.venue_id, e.payload) for e in events]
+
+    statuses, events = run_db(settings, after)
+    assert {i: statuses[i] for i in released} == dict.fromkeys(released, "official")
+    assert {i: statuses[i] for i in waiting} == dict.fromkeys(waiting, "scoring")
+    assert len(events) == 1
+    contest_id, venue_id, payload = events[0]
+    assert (contest_id, venue_id) == (scored, None)  # every venue's feed and the board
+    assert payload["contest_id"] == scored and sorted(payload["entry_ids"]) == sorted(released)
+    board = client.get(f"/api/live/board/{scored}").json()["state"]
+    shown = {int(k): v["status"] for k, v in board["entries"].items()}
+    assert {i: shown[i] for i in released} == dict.fromkeys(released, "official")
+
+
+async def _ids(session: Any, contest_id: int) -> list[int]:
+    from judging.db.models import Entry
+
+    return list((await session.execute(select(Entry.id).where(Entry.contest_id == contest_id)
+                                        .order_by(Entry.id))).scalars())

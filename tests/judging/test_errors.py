@@ -58,6 +58,24 @@ def test_request_id_echoed_and_logged(client: TestClient[Any], caplog: pytest.Lo
                for r in records)
 
 
+def test_login_and_setup_tokens_never_reach_the_log(client: TestClient[Any], settings: Any, demo: int,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """A login link never expires: anyone who can read the access log must not be able to log in with it."""
+    import logging
+
+    from tests.helpers import account_with_role, login_link
+
+    caplog.set_level(logging.INFO, logger="podium")
+    token = login_link(settings, account_with_role(settings, "judge"))
+    assert client.get(f"/j/{token}", follow_redirects=False).status_code in (302, 303)
+    assert client.get("/setup/not-a-real-setup-token-0123456789").status_code == 404
+    paths = [r.podium["path"] for r in caplog.records if r.name == "podium.access"]
+    assert "/j/<token>" in paths and "/setup/<token>" in paths
+    ours = "\n".join(f"{r.getMessage()} {getattr(r, 'podium', '')}" for r in caplog.records
+                     if r.name.startswith("podium"))  # (the test client's own httpx log shows its URLs)
+    assert token not in ours and "not-a-real-setup-token" not in ours
+
+
 def test_ids_beyond_database_range_are_bad_requests(client: TestClient[Any], settings: Any) -> None:
     from tests.helpers import make_staff, staff_login
 

@@ -170,6 +170,17 @@ def test_missing_columns_are_reported_at_the_header_row(settings: Settings) -> N
     assert [e.code for e in nothing.errors] == ["no_header"]
     junk = _import(settings, cid, "entries", b"PK\x03\x04 not a zip", "x.xlsx")
     assert [e.code for e in junk.errors] == ["unreadable"]
+    # Why a file cannot be read is said in the page's language, with what to do about it.
+    from judging.i18n import Translator
+
+    zh = Translator("zh_Hans").gettext
+    assert junk.errors[0].message(zh) == \
+        "无法读取文件：不是可读取的 .xlsx 文件：请用 Excel 或 WPS 打开后重新另存为 .xlsx。"
+    for data, name, shown in ((b"", "x.xlsx", "文件是空的。"), (b"\xd0\xcf\x11\xe0", "old.xls", "不支持旧版 .xls 文件"),
+                              (b"%PDF-1.4", "report.pdf", "请上传 .xlsx 或 .csv 文件。")):
+        report = _import(settings, cid, "entries", data, name)
+        assert [e.code for e in report.errors] == ["unreadable"] and shown in report.errors[0].message(zh), name
+    assert "not a readable .xlsx file" in junk.errors[0].message()  # the API keeps English
 
 
 def test_gb18030_csv_with_full_width_digits(settings: Settings) -> None:
@@ -338,6 +349,12 @@ def test_upload_page_checks_first_then_commits_and_offers_error_file(settings: S
     r = client.post(f"/staff/contests/{cid}/import/entries/{token}/commit", data={"stage": "initial"})
     assert r.status_code == 200 and "import-done" in r.text
     assert _count(settings, Entry, Entry.contest_id == cid) == 4
+    # A double click (or a reload of the result page) does not import the file a second time.
+    again = client.post(f"/staff/contests/{cid}/import/entries/{token}/commit", data={"stage": "initial"},
+                        headers={"accept": "text/html"})
+    assert again.status_code == 409 and "该文件已经导入" in again.text
+    assert _count(settings, Entry, Entry.contest_id == cid) == 4
+    assert len(_import_audit(settings)) == 1
     # A bad file: the page lists the errors, offers the error file, and nothing is written.
     bad = xlsx_bytes([UGLY_HEADER, [1, "2025-100", "X", "Y", "Z", "", "未知型", "", "", ""]])
     r = client.post(f"/staff/contests/{cid}/import/entries", files={"file": ("bad.xlsx", bad, importing_mime())})
@@ -363,3 +380,12 @@ def test_upload_page_checks_first_then_commits_and_offers_error_file(settings: S
 
 def importing_mime() -> str:
     return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _import_audit(settings: Settings) -> list[Any]:
+    from judging.db.models import AuditLog
+
+    async def go(session: Any) -> list[Any]:
+        return list((await session.execute(select(AuditLog).where(AuditLog.action.like("import.%")))).scalars())
+
+    return run_db(settings, go)  # type: ignore[no-any-return]

@@ -7,9 +7,20 @@ from typing import Any
 
 import pytest
 from litestar.testing import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
-from judging.db.models import AuditLog, Entry, Event, HelpCall, Presence, Venue
+from judging.db.models import (
+    AuditLog,
+    Entry,
+    Event,
+    HelpCall,
+    Presence,
+    RoleGrant,
+    ScoreSheet,
+    SheetVersion,
+    Stage,
+    Venue,
+)
 from judging.settings import Settings
 from tests.conftest import run_db
 from tests.helpers import login_link, make_staff
@@ -244,6 +255,7 @@ def test_tablet_page_and_guide(client: TestClient[Any], p: Panel, settings: Sett
     client.get(f"/j/{login_link(settings, p.judges[1].account_id)}")
     page = client.get("/judge")
     assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-store"  # the judge's own scores: not for Back after a logout
     html = page.text
     assert "现场发表" in html and "需要帮助" in html and "/static/js/tablet.js" in html and "/judge/guide" in html
     boot = json.loads(html.split('<script id="boot" type="application/json">', 1)[1].split("</script>", 1)[0])
@@ -313,3 +325,49 @@ def test_home_flags_entry_and_organization_conflicts(client: TestClient[Any], p:
     assert p.entries[4] in {e["id"] for e in declared["panel_entries"] if e["conflicted"]}
     assert p.entries[4] not in flagged and not any(e["conflicted"] for e in plain["panel_entries"]
                                                    if e["id"] in (p.entries[0], p.entries[4]))
+
+
+def test_a_chief_judge_cannot_reopen_an_initial_review_sheet(client: TestClient[Any], p: Panel,
+                                                             settings: Settings) -> None:
+    """The demo's initial-review scores are imported and locked by staff: not the venue's chief judge's to reopen,
+    even for an entry presented in that venue."""
+    sheet_id = run_db(settings, lambda s: s.scalar(
+        select(ScoreSheet.id).join(Stage, Stage.id == ScoreSheet.stage_id).join(Entry, Entry.id == ScoreSheet.entry_id)
+        .where(Stage.kind == "initial", Entry.venue_id == p.venue_id, ScoreSheet.locked).limit(1)))
+    assert sheet_id is not None
+    chief = p.judges[0]
+    r = client.post(f"/api/chief/sheets/{sheet_id}/reopen", json={"reason": "想改初审分"}, headers=chief.headers)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "not_chief"
+    assert run_db(settings, lambda s: s.scalar(select(ScoreSheet.locked).where(ScoreSheet.id == sheet_id)))
+    staff = bearer(settings, make_staff(settings))
+    assert client.post(f"/api/chief/sheets/{sheet_id}/reopen", json={"reason": "导入有误"},
+                       headers=staff).json()["locked"] is False
+
+
+def test_nothing_arrives_after_a_forced_release(client: TestClient[Any], p: Panel, settings: Settings) -> None:
+    """A chief judge who releases without a judge's sheet (with a reason) fixes the result the screens show: the
+    missing judge's late sheet is refused (an empty locked sheet), until the chief judge reopens it and corrects."""
+    entry = p.entries[1]  # no conflict on it in the demo: all five judges score
+    chief, late = p.judges[0], p.judges[4]
+    host = bearer(settings, run_db(settings, lambda s: s.scalar(
+        select(RoleGrant.account_id).where(RoleGrant.role == "host", RoleGrant.venue_id == p.venue_id))))
+    assert client.post(f"/api/venue/{p.venue_id}/stage", json={"entry_id": entry}, headers=host).status_code == 200
+    for judge in p.judges[:4]:
+        assert client.post("/api/judge/sheets", json=sheet_body(p, entry), headers=judge.headers).status_code == 201
+    release = f"/api/venue/{p.venue_id}/entries/{entry}/release"
+    refused = client.post(release, json={}, headers=chief.headers)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "sheets_missing"
+    r = client.post(release, json={"force": True, "reason": "第5位评委平板故障"}, headers=chief.headers)
+    assert r.status_code == 200, r.text
+    shown = r.json()["display"]
+    late_sheet = client.post("/api/judge/sheets", json=sheet_body(p, entry), headers=late.headers)
+    assert late_sheet.status_code == 423 and late_sheet.json()["error"]["code"] == "sheet_locked"
+    sheet_id = late_sheet.json()["error"]["detail"]["sheet_id"]
+    assert run_db(settings, lambda s: s.scalar(select(func.count(SheetVersion.id))
+                                               .where(SheetVersion.sheet_id == sheet_id))) == 0
+    # The deliberate way: the chief judge reopens, the judge submits, the chief judge corrects with a reason.
+    assert client.post(f"/api/chief/sheets/{sheet_id}/reopen", json={"reason": "平板已修好"},
+                       headers=chief.headers).status_code == 200
+    assert client.post("/api/judge/sheets", json=sheet_body(p, entry), headers=late.headers).status_code == 201
+    corrected = client.post(release, json={"reason": "补录第5位评委"}, headers=chief.headers).json()
+    assert corrected["corrected"] and corrected["version"] == 2 and shown

@@ -4,13 +4,14 @@ outdated by a later correction), exports opened with openpyxl, and the audit tra
 from __future__ import annotations
 
 import io
+import re
 from collections import Counter
 from typing import Any
 
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from judging.db.models import AuditLog, Entry, GradeResult, GradeRun, PanelMember, ReviewerAssignment, Venue
+from judging.db.models import AuditLog, Contest, Entry, GradeResult, GradeRun, PanelMember, ReviewerAssignment, Venue
 from judging.settings import Settings
 from judging.staff import assignment, grading
 from tests.conftest import run_db
@@ -238,6 +239,30 @@ def test_chief_judge_moves_with_role_grants(settings: Settings, demo: int, clien
     assert [m.person_id for m in members if m.is_chief] == [new_chief]
 
 
+def test_a_panel_removal_stays_within_the_contest_of_its_address(settings: Settings, demo: int,
+                                                                client: Any) -> None:
+    """The contest in the address is the one changed and audited: a venue of another contest, a person not on the
+    panel or an unknown action is refused, and nothing is changed or audited."""
+    make_staff(settings)
+    staff_login(client)
+    other = client.post("/staff/contests", data={"name": "另一赛事", "year": "2025"}, follow_redirects=False)
+    assert other.status_code in (302, 303)
+    other_id = run_db(settings, lambda s: s.scalar(select(func.max(Contest.id))))
+    assert other_id != demo
+    member = run_db(settings, lambda s: s.scalar(select(PanelMember).limit(1)))
+    before = run_db(settings, lambda s: s.scalar(select(func.count(PanelMember.id))))
+    for contest, data in (
+        (other_id, {"venue_id": member.venue_id, "person_id": member.person_id, "action": "remove"}),
+        (demo, {"venue_id": member.venue_id, "person_id": 999_999, "action": "remove"}),
+        (demo, {"venue_id": member.venue_id, "person_id": member.person_id, "action": "drop_table"}),
+    ):
+        r = client.post(f"/staff/contests/{contest}/assign/panel", data={k: str(v) for k, v in data.items()},
+                        headers={"accept": "text/html"})
+        assert r.status_code == 400 and "无法保存" in r.text, (contest, data, r.text[:300])
+    assert run_db(settings, lambda s: s.scalar(select(func.count(PanelMember.id)))) == before
+    assert _audit(settings, "assign.panel") == []
+
+
 def test_an_initial_review_expert_can_also_sit_on_a_panel(settings: Settings, demo: int, client: Any) -> None:
     """Initial-review experts and on-site judges often come from one pool: the panel picker lists reviewers too
     (marked), and the expert's tablet then has both the venue's entries and their initial reviews."""
@@ -379,6 +404,52 @@ def test_qr_sheet_issues_fresh_links_for_the_venue(settings: Settings, demo: int
     assert len(_audit(settings, "qr.sheet")) == 2
 
 
+def _cards(page: str) -> dict[int, str]:
+    """Account id -> login token of each card on a QR sheet."""
+    return {int(a): url.rsplit("/j/", 1)[1] for a, url in re.findall(r'data-account="(\d+)" data-url="([^"]+)"', page)}
+
+
+def test_printing_one_sheet_keeps_a_judges_card_of_another(settings: Settings, demo: int, client: Any) -> None:
+    """A judge on two panels (the rotation the connectivity check suggests) has a card on each venue's sheet:
+    printing one sheet replaces that sheet's cards only, so the other card and the tablet logged in with it keep
+    working. Printing the same sheet again replaces its cards (a lost printout)."""
+    from judging.db.models import Account
+
+    make_staff(settings)
+    staff_login(client)
+    v1, v2 = (run_db(settings, lambda s, code=code: s.scalar(select(Venue.id).where(
+        Venue.contest_id == demo, Venue.code == code))) for code in ("V1", "V2"))
+    person = run_db(settings, lambda s: s.scalar(select(PanelMember.person_id).where(
+        PanelMember.venue_id == v1, PanelMember.is_chief.is_(False)).order_by(PanelMember.id).limit(1)))
+    account = run_db(settings, lambda s: s.scalar(select(Account.id).where(Account.person_id == person)))
+    assert client.post(f"/staff/contests/{demo}/assign/panel", data={"venue_id": str(v2), "person_id": str(person),
+                                                                     "action": "add"}).status_code in (200, 302, 303)
+    card_v1 = _cards(client.post(f"/staff/contests/{demo}/qr/{v1}/judges").text)[account]
+    with _second_client(settings) as tablet:
+        assert tablet.get(f"/j/{card_v1}", follow_redirects=False).status_code in (302, 303)
+        assert tablet.get("/api/judge/state").status_code == 200
+        card_v2 = _cards(client.post(f"/staff/contests/{demo}/qr/{v2}/judges").text)[account]
+        assert tablet.get("/api/judge/state").status_code == 200  # still logged in with the V1 card
+        with _second_client(settings) as other:
+            assert other.get(f"/j/{card_v1}", follow_redirects=False).status_code in (302, 303)
+            other.cookies.clear()
+            assert other.get(f"/j/{card_v2}", follow_redirects=False).status_code in (302, 303)
+        # A reprint of V1's sheet (a lost printout) replaces the V1 card and ends the session it opened.
+        client.post(f"/staff/contests/{demo}/qr/{v1}/judges")
+        assert tablet.get("/api/judge/state").status_code == 401
+    with _second_client(settings) as other:
+        assert other.get(f"/j/{card_v1}", follow_redirects=False).status_code == 404
+        assert other.get(f"/j/{card_v2}", follow_redirects=False).status_code in (302, 303)
+
+
+def _second_client(settings: Settings) -> Any:
+    from litestar.testing import TestClient
+
+    from judging.app import create_app
+
+    return TestClient(create_app(settings), base_url="http://podium.test")
+
+
 def test_monitor_json_reports_progress_presence_and_help(settings: Settings, scored: int, client: Any) -> None:
     make_staff(settings)
     staff_login(client)
@@ -492,3 +563,22 @@ def test_reviewers_get_their_links_and_staff_see_their_progress(settings: Settin
     assert r.status_code in (302, 303) and r.headers["location"].endswith("/judge")
     audit = _audit(settings, "qr.sheet")
     assert audit[-1].detail["kind"] == "reviewers" and len(audit[-1].detail["accounts"]) == experts
+
+
+def test_removing_a_conflict_of_interest_needs_a_reason(settings: Settings, demo: int, client: Any) -> None:
+    from judging.db.models import Conflict
+
+    make_staff(settings)
+    staff_login(client)
+    conflict = run_db(settings, lambda s: s.scalar(select(Conflict.id).limit(1)))
+    for reason in ("", "   "):
+        r = client.post(f"/staff/contests/{demo}/conflicts/{conflict}/delete", data={"reason": reason},
+                        headers={"accept": "text/html"})
+        assert r.status_code == 400 and "请说明解除回避关系的原因" in r.text
+    assert run_db(settings, lambda s: s.get(Conflict, conflict)) is not None
+    assert _audit(settings, "conflict.delete") == []
+    r = client.post(f"/staff/contests/{demo}/conflicts/{conflict}/delete", data={"reason": "已调离该单位"},
+                    follow_redirects=False)
+    assert r.status_code in (302, 303)
+    assert run_db(settings, lambda s: s.get(Conflict, conflict)) is None
+    assert [a.reason for a in _audit(settings, "conflict.delete")] == ["已调离该单位"]

@@ -164,6 +164,41 @@ CASES: dict[str, Case] = {
     "stage weight": lambda c, ids: (
         f"/staff/contests/{c}/setup", f"/staff/contests/{c}/setup/stages", {"initial": "1.5"},
         "阶段权重必须在 0 到 1 之间。", "a stage weight must be between 0 and 1"),
+    "stage weights not adding up to 1": lambda c, ids: (
+        f"/staff/contests/{c}/setup", f"/staff/contests/{c}/setup/stages", {"initial": "0.5", "onsite": "0.6"},
+        "各阶段权重之和必须为 1（当前为 1.1）。", "the stage weights must add up to 1 (they add up to 1.1)"),
+    "topic type without a Chinese name": lambda c, ids: (
+        f"/staff/contests/{c}/setup", f"/staff/contests/{c}/setup/topic-types",
+        {"key": "service", "name_zh": " ", "name_en": ""},
+        "课题类型需要填写中文名称。", "the topic type needs a Chinese name"),
+    "rubric maximum not a whole number of steps": lambda c, ids: (
+        f"/staff/contests/{c}/setup", f"/staff/contests/{c}/setup/rubrics/{ids['onsite_rubric']}",
+        {"items": "a | 选题 | Topic | 15 | 0.7"}, "选题：满分 15 必须是步长 0.7 的整数倍。",
+        "选题: the maximum 15 must be a whole number of steps of 0.7"),
+    "rubric step above the maximum": lambda c, ids: (
+        f"/staff/contests/{c}/setup", f"/staff/contests/{c}/setup/rubrics/{ids['onsite_rubric']}",
+        {"items": "a | 选题 | Topic | 50 | 60"}, "选题：满分 50 必须是步长 60 的整数倍。",
+        "选题: the maximum 50 must be a whole number of steps of 60"),
+    "rubric with more than 2 decimals": lambda c, ids: (
+        f"/staff/contests/{c}/setup", f"/staff/contests/{c}/setup/rubrics/{ids['onsite_rubric']}",
+        {"items": "a | 选题 | Topic | 0.0001 | 0.00001"}, "选题：满分和步长最多保留两位小数。",
+        "选题: maximum and step have at most 2 decimals"),
+    "grade rule dropping marks from too few judges": lambda c, ids: (
+        f"/staff/contests/{c}/setup", f"/staff/contests/{c}/setup/grade-rule",
+        {"kind": "quota", "labels": "一类,二类", "shares": "0.3,0.3", "trim_from": "-1"},
+        "去掉最高分和最低分的起始评委人数应在 3 到 30 之间（填写的是 -1）。",
+        "the highest and lowest marks can be dropped from 3 to 30 judges on (got -1)"),
+    "grade rule with a negative recommendation": lambda c, ids: (
+        f"/staff/contests/{c}/setup", f"/staff/contests/{c}/setup/grade-rule",
+        {"kind": "quota", "labels": "一类,二类", "shares": "0.3,0.3", "recommend_top_k": "-2"},
+        "推荐上报名额不能为负数。", "the number recommended onward cannot be negative"),
+    "grade rule with an unknown method": lambda c, ids: (
+        f"/staff/contests/{c}/setup", f"/staff/contests/{c}/setup/grade-rule",
+        {"kind": "quota", "labels": "一类,二类", "shares": "0.3,0.3", "method": "bayes"},
+        "未知的校正方法 bayes", "unknown calibration method bayes"),
+    "preview floor above 100": lambda c, ids: (
+        f"/staff/contests/{c}/grading", f"/staff/contests/{c}/grading/preview", {"floor": "200", "draws": "100"},
+        "最低分数线应在 0 到 100 之间（填写的是 200）。", "the floor is a score from 0 to 100 (got 200)"),
     "too few reviewers per entry": lambda c, ids: (
         f"/staff/contests/{c}/assign", f"/staff/contests/{c}/assign/reviewers", {"per_entry": "1", "seed": "7"},
         "每个成果至少需要 2 位初审专家。", "each entry needs at least 2 reviewers"),
@@ -242,8 +277,13 @@ def test_the_way_back_stays_on_this_site_and_user_text_is_escaped(settings: Sett
     make_staff(settings)
     staff_login(client)
     rubric = _ids(settings, demo)["onsite_rubric"]
+    # A form posted from another site's page is refused before it is read (judging/origin.py) ...
     r = client.post(f"/staff/contests/{demo}/setup/rubrics/{rubric}", data={"items": "<script>alert(1)</script>"},
                     headers={"Referer": "http://evil.example/phish"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "cross_origin"
+    # ... and a Referer on this site whose path would leave it ("//host" is another site) is not the way back.
+    r = client.post(f"/staff/contests/{demo}/setup/rubrics/{rubric}", data={"items": "<script>alert(1)</script>"},
+                    headers={"Referer": "http://podium.test//evil.example/phish"})
     assert r.status_code == 400
     message, back, _ = _refusal(r)
     assert message == "每行应为：代码 | 中文名称 | 英文名称 | 满分 | 步长。这一行不符合：“<script>alert(1)</script>”"
@@ -365,7 +405,10 @@ def test_odd_input_is_refused_not_a_server_error(settings: Settings, demo: int, 
     staff_login(client)
     r = client.post(f"/staff/contests/{demo}/setup/venues", data={"code": "", "name": ""},
                     headers={"Referer": "http://[", "Accept": "text/html"})
-    assert r.status_code == 400 and f'href="/staff/contests/{demo}"' in r.text
+    assert r.status_code == 403  # not a URL of this site: refused as a foreign page's (judging/origin.py)
+    r = client.post(f"/staff/contests/{demo}/setup/venues", data={"code": "", "name": ""},
+                    headers={"Referer": "http://podium.test/[%zz", "Accept": "text/html"})
+    assert r.status_code == 400 and "无法保存" in r.text
     for floor in ("nan", "inf", "-inf"):
         r = client.post(f"/staff/contests/{demo}/grading/preview", data={"floor": floor, "draws": "100"},
                         headers={"Accept": "text/html"})

@@ -4,6 +4,7 @@ a tablet that went silent included (announced by the publisher's sweep, ``judgin
 from __future__ import annotations
 
 import asyncio
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from types import SimpleNamespace
@@ -148,3 +149,41 @@ def test_console_feed_is_for_the_venues_host_and_chief_judge(settings: Any, demo
     for account in (v.host, v.chief, staff):
         with client.websocket_connect(path, headers=bearer(settings, account)) as ws:
             assert isinstance(receive_until(ws, lambda m: isinstance(m, Synced))[1], Snapshot)
+
+
+@pytest.mark.parametrize("feed_config", [FeedConfig(poll_s=0.05, heartbeat_s=5.0, send_timeout_s=0.4,
+                                                    recheck_s=0.3)])
+def test_a_revoked_login_loses_its_open_feeds(settings: Any, demo: int, client: Any) -> None:
+    """A socket holds its feed after the HTTP side refuses the login: the feed re-reads it (``recheck_s``) and
+    closes the socket (4401) instead of streaming help calls and panel presence to a revoked host card, and a
+    withdrawn role closes it with 4403."""
+    from sqlalchemy import delete
+
+    from judging.accounts import revoke_tokens
+    from judging.db.models import RoleGrant
+
+    v = venue_info(settings)
+    for path, account in ((f"/ws/venue/{v.venue_id}/console", v.host), (f"/ws/venue/{v.venue_id}", v.display)):
+        headers = bearer(settings, account)
+        with client.websocket_connect(path, headers=headers) as ws:
+            receive_until(ws, lambda m: isinstance(m, Synced))
+            run_db(settings, lambda s, a=account: revoke_tokens(s, a))
+            with pytest.raises(WebSocketDisconnect) as exc:
+                receive_until(ws, lambda m: False, limit=1000)
+        assert exc.value.code == CLOSE_UNAUTHENTICATED, path
+
+    host = venue_info(settings, "V2").host
+    with client.websocket_connect(f"/ws/venue/{v.venue_id}/console", headers=bearer(settings, v.chief)) as ws:
+        receive_until(ws, lambda m: isinstance(m, Synced))
+        run_db(settings, lambda s: s.execute(delete(RoleGrant).where(RoleGrant.account_id == v.chief,
+                                                                    RoleGrant.role == "chief_judge")))
+        with pytest.raises(WebSocketDisconnect) as exc:
+            receive_until(ws, lambda m: False, limit=1000)
+    assert exc.value.code == CLOSE_FORBIDDEN
+    # A login that keeps its role keeps its feed across checks.
+    other = venue_info(settings, "V2")
+    with client.websocket_connect(f"/ws/venue/{other.venue_id}/console", headers=bearer(settings, host)) as ws:
+        receive_until(ws, lambda m: isinstance(m, Synced))
+        time.sleep(1.0)  # three checks
+        client.post(f"/api/venue/{other.venue_id}/stage", json={}, headers=bearer(settings, host))
+        assert receive_until(ws, lambda m: isinstance(m, EventMsg))

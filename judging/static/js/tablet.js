@@ -192,7 +192,9 @@ function chip(status) {
 function entryRow(entry, nowIds) {
   const key = KEY(entry.stage, entry.id);
   const status = statusOf(entry);
-  const presenting = nowIds.has(entry.id) && entry.stage === "onsite";
+  // On stage and not released yet: after the release the entry stays the venue's current one until the host
+  // moves on, but it is no longer being presented.
+  const presenting = nowIds.has(entry.id) && entry.stage === "onsite" && !["released", "official"].includes(entry.status);
   const li = h("li", {
     class: ["tb-entry", `s-${status.code}`, presenting ? "presenting" : "", openKey === key ? "open" : ""].join(" "),
     dataset: { entry: entry.id, stage: entry.stage, status: status.code },
@@ -212,27 +214,36 @@ function renderList() {
   const nowIds = new Set(state.venues.map((v) => v.current_entry_id).filter(Boolean));
   const onsite = state.entries.filter((e) => e.stage === "onsite");
   const review = state.entries.filter((e) => e.stage === "initial");
-  $("#onsite-list").replaceChildren(...onsite.map((e) => entryRow(e, nowIds)));
+  // A judge on two panels (a rotation between venues): each venue's entries under its name.
+  const several = state.venues.length > 1;
+  const rows = [];
+  for (const v of state.venues) {
+    const mine = onsite.filter((e) => e.venue_id === v.id);
+    if (several && mine.length) rows.push(h("li", { class: "tb-venue-head", dataset: { venue: v.id } }, v.name));
+    rows.push(...mine.map((e) => entryRow(e, nowIds)));
+  }
+  rows.push(...onsite.filter((e) => !state.venues.some((v) => v.id === e.venue_id)).map((e) => entryRow(e, nowIds)));
+  $("#onsite-list").replaceChildren(...rows);
   $("#review-list").replaceChildren(...review.map((e) => entryRow(e, nowIds)));
   $("#review-block").hidden = review.length === 0;
 
   const now = $("#now");
-  const current = onsite.find((e) => nowIds.has(e.id));
-  if (!current) {
-    now.hidden = true;
-    return;
+  const cards = [];
+  for (const v of state.venues) {
+    const current = onsite.find((e) => e.id === v.current_entry_id);
+    if (!current) continue;
+    const status = statusOf(current);
+    cards.push(h("div", { class: "tb-now-card", dataset: { venue: v.id } },
+      h("div", { class: "tb-now-label" }, several ? `${v.name} · ${t("Now presenting")}` : t("Now presenting")),
+      h("div", { class: "tb-now-title" }, `${current.running_order ?? ""}. ${current.title}`),
+      h("div", { class: "tb-now-sub" }, `${current.team} · ${current.organization}`),
+      h("div", { class: "tb-now-actions" }, chip(status),
+        current.conflicted ? null
+          : h("button", { type: "button", class: "primary", onclick: () => openSheet(KEY("onsite", current.id)) },
+            status.code === "todo" || status.code === "draft" ? t("Score now") : t("Open sheet")))));
   }
-  const status = statusOf(current);
-  now.hidden = false;
-  now.replaceChildren(
-    h("div", { class: "tb-now-label" }, t("Now presenting")),
-    h("div", { class: "tb-now-title" }, `${current.running_order ?? ""}. ${current.title}`),
-    h("div", { class: "tb-now-sub" }, `${current.team} · ${current.organization}`),
-    h("div", { class: "tb-now-actions" }, chip(status),
-      current.conflicted ? null
-        : h("button", { type: "button", class: "primary", onclick: () => openSheet(KEY("onsite", current.id)) },
-          status.code === "todo" || status.code === "draft" ? t("Score now") : t("Open sheet"))),
-  );
+  now.hidden = cards.length === 0;
+  now.replaceChildren(...cards);
 }
 
 function render() {
