@@ -82,3 +82,27 @@ def test_every_page_message_has_a_chinese_translation(path: Path) -> None:
 def test_the_scan_covers_the_pages() -> None:
     assert {p.name for p in SOURCES} >= {"tablet.js", "control.js", "tablet.html"}
     assert sum(len(messages(p)) for p in SOURCES) > 200  # the scan sees the pages' messages, not nothing
+
+
+def test_every_audited_action_has_a_label_on_the_audit_page() -> None:
+    """The audit page names each action in the viewer's language ("audit:<action>"), the code beside it; an action
+    added without a label would show only its code."""
+    call, action = r'record\(\s*[^,]+,\s*[^,]+,\s*', r'[a-z_]+\.[a-z_]+'
+    literal = re.compile(rf'{call}"({action})"')
+    conditional = re.compile(rf'{call}"(?P<a>{action})" if [^"]+ else "(?P<b>{action})"')
+    actions: set[str] = set()
+    for path in (ROOT).rglob("*.py"):
+        src = path.read_text(encoding="utf-8")
+        actions.update(literal.findall(src))
+        for m in conditional.finditer(src):
+            actions.update((m["a"], m["b"]))
+    # Composed ones: the values their routes accept.
+    actions |= {f"assign.panel_{a}" for a in ("add", "remove", "chief")}
+    actions |= {f"entry.{s}" for s in ("absent", "withdrawn", "scheduled")}
+    actions |= {f"timer.{a}" for a in ("start", "pause", "reset")}
+    actions |= {f"import.{k}" for k in ("entries", "judges", "reviews")}
+    assert len(actions) > 30
+    for locale in ("zh_Hans", "en"):
+        table = catalog(locale)
+        missing = sorted(a for a in actions if f"audit:{a}" not in table)
+        assert missing == [], (locale, missing)

@@ -166,3 +166,14 @@ def test_staff_who_are_not_the_owner_are_refused(client: TestClient[Any], settin
     assert client.post(f"/api/staff/accounts/{owner_id}/revoke").status_code == 409
     assert not _account(settings, other).disabled
     assert _audit(settings, "account.") == []
+
+
+def test_the_audit_page_names_actions_in_the_viewers_language(client: TestClient[Any], settings: Settings) -> None:
+    make_staff(settings, "owner", "owner")
+    staff_login(client, "owner")
+    client.post("/api/staff/invitations", json={"display_name": "王老师"})
+    page = client.get("/staff/audit").text
+    assert "登录 <code class=\"muted\">auth.login</code>" in page
+    assert "邀请工作人员 <code class=\"muted\">account.invite</code>" in page and "时间 (UTC)" in page
+    english = client.get("/staff/audit?lang=en").text
+    assert "Logged in <code class=\"muted\">auth.login</code>" in english
