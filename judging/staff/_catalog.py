@@ -391,6 +391,7 @@ ZH: dict[str, str] = {
     "the number recommended onward cannot be negative": "推荐上报名额不能为负数。",
     "the floor is a score from 0 to 100 (got {floor})": "最低分数线应在 0 到 100 之间（填写的是 {floor}）。",
     "the topic type needs a Chinese name": "课题类型需要填写中文名称。",
+    "a venue code has at most 20 characters and a venue name at most 100": "分会场编号不超过 20 个字符，名称不超过 100 个字。",
     "the stage weights must add up to 1 (they add up to {total})": "各阶段权重之和必须为 1（当前为 {total}）。",
     "{label}: maximum and step have at most 2 decimals": "{label}：满分和步长最多保留两位小数。",
     "{label}: the maximum {max} must be a whole number of steps of {step}":

@@ -140,6 +140,8 @@ async def save_venue(session: AsyncSession, contest_id: int, data: dict[str, Any
     name = str(data.get("name", "")).strip()
     if not code or not name:
         raise SetupError("a venue needs a code and a name")
+    if len(code) > 20 or len(name) > 100:
+        raise SetupError("a venue code has at most 20 characters and a venue name at most 100")
     clash = await session.scalar(select(Venue.id).where(Venue.contest_id == contest_id, Venue.code == code))
     if clash is not None and clash != venue_id:
         raise SetupError("venue code {code} is taken", code=code)

@@ -164,6 +164,10 @@ CASES: dict[str, Case] = {
     "stage weight": lambda c, ids: (
         f"/staff/contests/{c}/setup", f"/staff/contests/{c}/setup/stages", {"initial": "1.5"},
         "阶段权重必须在 0 到 1 之间。", "a stage weight must be between 0 and 1"),
+    "venue code too long (a database column of 20)": lambda c, ids: (
+        f"/staff/contests/{c}/setup", f"/staff/contests/{c}/setup/venues", {"code": "V" * 21, "name": "第九分会场"},
+        "分会场编号不超过 20 个字符，名称不超过 100 个字。",
+        "a venue code has at most 20 characters and a venue name at most 100"),
     "stage weights not adding up to 1": lambda c, ids: (
         f"/staff/contests/{c}/setup", f"/staff/contests/{c}/setup/stages", {"initial": "0.5", "onsite": "0.6"},
         "各阶段权重之和必须为 1（当前为 1.1）。", "the stage weights must add up to 1 (they add up to 1.1)"),
