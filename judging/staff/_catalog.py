@@ -391,6 +391,9 @@ ZH: dict[str, str] = {
     "the number recommended onward cannot be negative": "推荐上报名额不能为负数。",
     "the floor is a score from 0 to 100 (got {floor})": "最低分数线应在 0 到 100 之间（填写的是 {floor}）。",
     "the topic type needs a Chinese name": "课题类型需要填写中文名称。",
+    "; ": "；", ". ": "。", "Venue name": "分会场名称",
+    "Open on each big screen of this venue (scan, or type the address): display only, no scores before release.":
+        "在本分会场的每块大屏上打开（扫码或输入地址）：只用于显示，成绩发布前不显示分数。",
     "a venue code has at most 20 characters and a venue name at most 100": "分会场编号不超过 20 个字符，名称不超过 100 个字。",
     "the stage weights must add up to 1 (they add up to {total})": "各阶段权重之和必须为 1（当前为 {total}）。",
     "{label}: maximum and step have at most 2 decimals": "{label}：满分和步长最多保留两位小数。",

@@ -1096,7 +1096,8 @@ async def export_run(request: Request[Any, Any, Any], contest_id: FromPath[int],
         if what == "grades.xlsx":
             data = exports.grade_list_xlsx(contest, run, results)
         elif what == "grades.csv":
-            return _download(exports.grade_list_csv(results), stem + ".csv", "text/csv; charset=utf-8")
+            # (Litestar adds "; charset=utf-8" to a text/* type: giving it here doubled it)
+            return _download(exports.grade_list_csv(results), stem + ".csv", "text/csv")
         elif what == "venues.xlsx":
             data = await exports.venue_sheets_xlsx(session, run, results)
         elif what == "judges.xlsx":

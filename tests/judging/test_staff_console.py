@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from judging.db.models import AuditLog, Contest, Entry, GradeResult, GradeRun, PanelMember, ReviewerAssignment, Venue
 from judging.settings import Settings
 from judging.staff import assignment, grading
+from scoring import round_half_up
 from tests.conftest import run_db
 from tests.helpers import account_with_role, login_link, make_staff, staff_login
 from tests.judging.staff_support import correct_one, keep_boundary_grades
@@ -110,9 +111,10 @@ def test_exports_open_in_openpyxl_with_chinese_titles(settings: Settings, scored
     stored = {x["code"]: x for x in run["results"]}
     for code, row in by_code.items():
         assert row[header.index("等级")] == stored[code]["grade"]
-        assert row[header.index("最终得分")] == round(stored[code]["final"], 2)
+        assert row[header.index("最终得分")] == float(round_half_up(stored[code]["final"], 2))  # as the screens
 
     r = client.get(f"{base}/grades.csv")
+    assert r.headers["content-type"] == "text/csv; charset=utf-8"
     text = r.content.decode("utf-8-sig")
     assert text.splitlines()[0].startswith("排名,成果编号,成果名称") and len(text.splitlines()) == 31
 
@@ -398,6 +400,7 @@ def test_qr_sheet_issues_fresh_links_for_the_venue(settings: Settings, demo: int
     assert "评审组长" in r.text and "主持人" in r.text
     screens = client.post(f"/staff/contests/{demo}/qr/{vid}/screens")
     assert screens.text.count("<svg") == 1
+    assert "在本分会场的每块大屏上打开" in screens.text and "请勿转给他人" not in screens.text  # one card, many screens
     # The earlier link of a judge on the sheet stops working.
     client.cookies.clear()
     assert client.get(f"/j/{old}", follow_redirects=False).status_code == 404

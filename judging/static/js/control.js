@@ -268,7 +268,7 @@ function render() {
   root.querySelector("[data-help-card]").hidden = !help.length;
   root.querySelector("[data-help]").innerHTML = help.map((h) =>
     `<li data-help-call="${h.id}"><b>${esc(h.name)}</b> <span class="muted">${esc(h.message)}` +
-    ` · ${esc(new Date(h.created_at).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"}))}</span>` +
+    ` · ${esc(new Date(h.created_at).toLocaleTimeString(window.PODIUM_LOCALE === "en" ? "en-GB" : "zh-CN", {hour: "2-digit", minute: "2-digit", hour12: false}))}</span>` +
     `<button type="button" data-act="help-done" data-id="${h.id}">${esc(t("Handled"))}</button></li>`).join("");
   const pv = c.preview;
   root.querySelector("[data-preview]").innerHTML = !pv ? "" : pv.outliers.length

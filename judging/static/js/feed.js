@@ -173,7 +173,7 @@ export function liveRefresh(path, load, {debounceMs = 250, fallbackMs = 30000, a
 /** The status line text: "Updated 10:42:07", or "Connection problem; retrying (…)" while the feed or a read
  * is failing (with the time of the last good read, if any). */
 export function statusText({conn, detail, updatedAt, error}) {
-  const updated = updatedAt ? `${t("Updated")} ${updatedAt.toLocaleTimeString()}` : "";
+  const updated = updatedAt ? `${t("Updated")} ${updatedAt.toLocaleTimeString(window.PODIUM_LOCALE === "en" ? "en-GB" : "zh-CN", { hour12: false })}` : "";
   const trouble = error || (conn === "reconnecting" || conn === "refused" ? detail || "" : null);
   if (trouble === null) return updated;
   const problem = `${t("Connection problem; retrying")}${trouble ? ` (${trouble})` : ""}`;
