@@ -568,11 +568,13 @@ async def review_boundary(session: AsyncSession, run_id: int, entry_id: int, gra
                            "reviewed", run=run_id)
     report = (run.config or {}).get("report", {})
     if entry_id not in report.get("boundary", []):
-        raise GradingError("entry {entry} is not on this run's boundary-review list", entry=entry_id)
+        code = await session.scalar(select(Entry.code).where(Entry.id == entry_id))
+        raise GradingError("entry {entry} is not on this run's boundary-review list",
+                           entry=code or f"#{entry_id}")
     names = list(report.get("grade_names", []))
     if grade not in names:
         raise GradingError("“{grade}” is not a grade of this run's rule; choose one of {grades}", grade=grade,
-                           grades=", ".join(names))
+                           grades="、".join(names))
     result = (await session.execute(select(GradeResult).where(
         GradeResult.run_id == run_id, GradeResult.entry_id == entry_id))).scalar_one()
     computed = str((result.explanation or {}).get("grade", result.grade))

@@ -62,6 +62,8 @@ def test_approval_waits_for_a_decision_on_every_boundary_entry(settings: Setting
                  {"entry_id": second["entry_id"], "grade": changed_to, "reason": " "}):
         r = client.post(f"/api/staff/runs/{run['id']}/review", json=body)
         assert r.status_code == 409 and r.json()["error"]["code"] == "review_refused", r.text
+        if body["entry_id"] == other["entry_id"]:  # named by its code, as staff know it, not a database id
+            assert other["code"] in r.json()["error"]["message"], r.text
     assert _audit(settings) == []
 
     # Keep one (no reason needed); change one with a reason (through the page's form).
