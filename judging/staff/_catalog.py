@@ -391,6 +391,7 @@ ZH: dict[str, str] = {
     "the number recommended onward cannot be negative": "推荐上报名额不能为负数。",
     "the floor is a score from 0 to 100 (got {floor})": "最低分数线应在 0 到 100 之间（填写的是 {floor}）。",
     "the topic type needs a Chinese name": "课题类型需要填写中文名称。",
+    "the running order is a number from 1 to 999": "发表顺序应为 1 到 999 之间的数字。",
     "; ": "；", ". ": "。", "Venue name": "分会场名称",
     "Open on each big screen of this venue (scan, or type the address): display only, no scores before release.":
         "在本分会场的每块大屏上打开（扫码或输入地址）：只用于显示，成绩发布前不显示分数。",

@@ -240,6 +240,8 @@ async def assign_entry(session: AsyncSession, contest_id: int, entry_id: int, ve
     entry = await session.get(Entry, entry_id)
     if entry is None or entry.contest_id != contest_id:
         raise AssignmentError("no such entry in this contest")
+    if running_order is not None and not 1 <= running_order <= 999:
+        raise AssignmentError("the running order is a number from 1 to 999")
     if venue_id is not None:
         venue = await session.get(Venue, venue_id)
         if venue is None or venue.contest_id != contest_id:

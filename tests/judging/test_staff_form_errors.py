@@ -168,6 +168,10 @@ CASES: dict[str, Case] = {
         f"/staff/contests/{c}/setup", f"/staff/contests/{c}/setup/venues", {"code": "V" * 21, "name": "第九分会场"},
         "分会场编号不超过 20 个字符，名称不超过 100 个字。",
         "a venue code has at most 20 characters and a venue name at most 100"),
+    "negative running order": lambda c, ids: (
+        f"/staff/contests/{c}/assign", f"/staff/contests/{c}/assign/entry",
+        {"entry_id": str(ids["entry"]), "venue_id": str(ids["venue"]), "running_order": "-1"},
+        "发表顺序应为 1 到 999 之间的数字。", "the running order is a number from 1 to 999"),
     "stage weights not adding up to 1": lambda c, ids: (
         f"/staff/contests/{c}/setup", f"/staff/contests/{c}/setup/stages", {"initial": "0.5", "onsite": "0.6"},
         "各阶段权重之和必须为 1（当前为 1.1）。", "the stage weights must add up to 1 (they add up to 1.1)"),
