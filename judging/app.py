@@ -60,10 +60,12 @@ def make_stores(settings: Settings) -> StoreRegistry:
     return StoreRegistry(default_factory=lambda _name: MemoryStore())
 
 
-def add_template_filters(engine: JinjaTemplateEngine) -> None:
-    from judging.web import points
+def add_template_filters(engine: JinjaTemplateEngine, settings: Settings) -> None:
+    from judging.web import local_time, points
 
     engine.engine.filters["points"] = points
+    engine.engine.filters["local"] = lambda value, fmt="%Y-%m-%d %H:%M": local_time(value, settings.tz, fmt)
+    engine.engine.globals["tz_label"] = local_time(None, settings.tz, "")  # e.g. "UTC+08:00"
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -102,7 +104,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     DefineMiddleware(OriginMiddleware, trusted=(settings.public_url, settings.board_url)),
                     DefineMiddleware(AuthMiddleware, exclude=["^/static/", "^/schema"])],
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine,
-                                       engine_callback=add_template_filters),
+                                       engine_callback=lambda engine: add_template_filters(engine, settings)),
         openapi_config=OpenAPIConfig(
             title="Podium", version=__version__, path="/schema", render_plugins=[ScalarRenderPlugin()],
             description="Judging and scoring for live presentation contests.",

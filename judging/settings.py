@@ -10,6 +10,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
@@ -41,6 +42,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """Base URL of the public leaderboard in the audience's QR codes and links, when the phones reach the server
     by another address than the judges' tablets (e.g. ``https://podium.example.org`` through a reverse proxy, while
     the login links stay on the venue's LAN address). Empty: the same base as the login links."""
+    timezone: str = "Asia/Shanghai"
+    """The contest's local time (an IANA zone): pages show times in it, and a venue's start time is entered in it.
+    Stored times are UTC."""
     default_locale: str = "zh_Hans"
     """Locale of pages when the visitor has not chosen one: ``zh_Hans`` or ``en``."""
     login_max_failures: int = 5
@@ -68,6 +72,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             raise SettingsError(
                 f"PODIUM_SQLITE_SYNCHRONOUS must be FULL, NORMAL or EXTRA, got {self.sqlite_synchronous!r}"
             )
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(f"PODIUM_TIMEZONE must be an IANA time zone such as Asia/Shanghai, got "
+                                f"{self.timezone!r}") from None
         if self.secret and len(self.secret) < 32:
             raise SettingsError("PODIUM_SECRET must be at least 32 characters (or unset to generate one)")
         url = self.database_url
@@ -105,6 +114,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @property
     def board_base_url(self) -> str:

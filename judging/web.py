@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from litestar import Request
@@ -37,6 +38,23 @@ def points(value: Any, signed: bool = False, missing: str = "—") -> str:
 
     rounded = float(round_half_up(float(value), 2))
     return f"{rounded:+.2f}" if signed else f"{rounded:.2f}"
+
+
+def local_time(value: Any, tz: tzinfo, fmt: str) -> str:
+    """A stored (UTC) time in the contest's zone, e.g. "2025-05-20 08:30"; "" for None. With ``value`` None and
+    an empty ``fmt``: the zone's label for a column header ("UTC+08:00")."""
+    if value is None:
+        if fmt:
+            return ""
+        offset = datetime.now(tz).utcoffset() or timedelta(0)
+        minutes = int(offset.total_seconds() // 60)
+        sign = "+" if minutes >= 0 else "-"
+        return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return str(value.astimezone(tz).strftime(fmt))
 
 
 def render(request: Request[Any, Any, Any], template: str, status_code: int = 200, **context: Any) -> Template:

@@ -41,6 +41,7 @@ def test_reads_prefixed_environment() -> None:
         ({"PODIUM_DB_POOL_SIZE": "0"}, "PODIUM_DB_POOL_SIZE must be between"),
         ({"PODIUM_PUBLIC_URL": "192.168.1.10:8000"}, "PODIUM_PUBLIC_URL must start with http:// or https://"),
         ({"PODIUM_BOARD_URL": "podium.example.org"}, "PODIUM_BOARD_URL must start with http:// or https://"),
+        ({"PODIUM_TIMEZONE": "Beijing"}, "PODIUM_TIMEZONE must be an IANA time zone"),
     ],
 )
 def test_bad_values_say_which_variable(env: dict[str, str], fragment: str) -> None:

@@ -52,7 +52,7 @@ ZH: dict[str, str] = {
         "使用后该账号的其他登录会话全部结束。停用账号会立即结束其全部会话，密码也不能再登录；重新启用后原密码恢复有效。",
     "Role": "角色", "State": "状态", "Last login": "最近登录",
     "account:active": "正常", "account:pending": "待设置密码", "account:disabled": "已停用",
-    "Setup link open until {when} UTC": "设置链接有效期至 {when}（UTC）",
+    "Setup link open until {when}": "设置链接有效期至 {when}",
     "Enable": "启用", "Disable": "停用", "New setup link": "新的设置链接",
     "Make a new setup link for {name}? Earlier setup links stop working.": "为{name}生成新的设置链接？之前的设置链接将失效。",
     "Disable the account of {name}? Their sessions end at once and their password stops working.":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -135,7 +135,9 @@ async def replace_rubric_items(session: AsyncSession, contest_id: int, rubric_id
 
 
 async def save_venue(session: AsyncSession, contest_id: int, data: dict[str, Any],
-                     venue_id: int | None = None) -> Venue:
+                     venue_id: int | None = None, tz: tzinfo | None = None) -> Venue:
+    """Create or update a venue; a start time without a zone is the contest's local time (``tz``, the settings'
+    ``PODIUM_TIMEZONE``; Asia/Shanghai by default)."""
     code = str(data.get("code", "")).strip()
     name = str(data.get("name", "")).strip()
     if not code or not name:
@@ -174,7 +176,7 @@ async def save_venue(session: AsyncSession, contest_id: int, data: dict[str, Any
         if starts.tzinfo is None:
             from zoneinfo import ZoneInfo
 
-            starts = starts.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+            starts = starts.replace(tzinfo=tz or ZoneInfo("Asia/Shanghai"))
         venue.starts_at = starts
     await session.flush()
     await ensure_venue_accounts(session, venue, old_name=old_name)

@@ -255,7 +255,7 @@ async def setup_venue(request: Request[Any, Any, Any], contest_id: FromPath[int]
     async with request.app.state.db.write() as session:
         await _contest(session, contest_id)
         try:
-            v = await setup.save_venue(session, contest_id, f, venue_id)
+            v = await setup.save_venue(session, contest_id, f, venue_id, tz=request.app.state.settings.tz)
         except (setup.SetupError, ValueError) as exc:
             raise _bad(exc) from exc
         record(session, _me(request), "setup.venue", contest_id=contest_id, target=f"venue:{v.id}",

@@ -174,6 +174,6 @@ def test_the_audit_page_names_actions_in_the_viewers_language(client: TestClient
     client.post("/api/staff/invitations", json={"display_name": "王老师"})
     page = client.get("/staff/audit").text
     assert "登录 <code class=\"muted\">auth.login</code>" in page
-    assert "邀请工作人员 <code class=\"muted\">account.invite</code>" in page and "时间 (UTC)" in page
+    assert "邀请工作人员 <code class=\"muted\">account.invite</code>" in page and "时间 (UTC+08:00)" in page
     english = client.get("/staff/audit?lang=en").text
     assert "Logged in <code class=\"muted\">auth.login</code>" in english

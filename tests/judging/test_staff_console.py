@@ -325,6 +325,28 @@ def test_setup_pages_change_rules_and_audit(settings: Settings, demo: int, clien
     assert "T/CAQ 10201-2020 问题解决型" in r.text
 
 
+def test_a_venue_start_time_stays_in_the_contests_local_time(settings: Settings, demo: int, client: Any) -> None:
+    """A start time is entered in the contest's time (Beijing by default) and shown back in it: before, the form
+    showed the stored UTC time (00:30 for 08:30), and saving the row again moved the venue 8 hours earlier."""
+    from datetime import UTC, datetime
+
+    make_staff(settings)
+    staff_login(client)
+    client.post(f"/staff/contests/{demo}/setup/venues", data={"code": "V4", "name": "第四分会场",
+                                                             "starts_at": "2025-05-20T08:30"})
+    vid = run_db(settings, lambda s: s.scalar(select(Venue.id).where(Venue.contest_id == demo, Venue.code == "V4")))
+    stored = run_db(settings, lambda s: s.scalar(select(Venue.starts_at).where(Venue.id == vid)))
+    assert stored.astimezone(UTC) == datetime(2025, 5, 20, 0, 30, tzinfo=UTC)
+    page = client.get(f"/staff/contests/{demo}/setup").text
+    assert 'name="starts_at" type="datetime-local" value="2025-05-20T08:30"' in page
+    for _ in range(2):  # saving the row again (as the form sends it back) changes nothing
+        client.post(f"/staff/contests/{demo}/setup/venues", data={"venue_id": str(vid), "code": "V4",
+                                                                 "name": "第四分会场", "starts_at": "2025-05-20T08:30"})
+    assert run_db(settings, lambda s: s.scalar(select(Venue.starts_at).where(Venue.id == vid))) == stored
+    audit = client.get("/staff/audit").text
+    assert "时间 (UTC+08:00)" in audit
+
+
 def test_a_new_venue_gets_its_host_and_screen_logins(settings: Settings, demo: int, client: Any) -> None:
     """Saving a venue creates its host (主持人) and screen (大屏) accounts, once; the venue's QR sheets carry their
     cards, and each card's link opens that role's page (the console, the screen)."""
