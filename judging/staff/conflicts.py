@@ -75,6 +75,11 @@ async def detect_automatic(session: AsyncSession, contest_id: int, *, same_unit:
     )).scalars().all()
     have_org = {(c.person_id, c.organization) for c in existing if c.organization}
     have_entry = {(c.person_id, c.entry_id) for c in existing if c.entry_id}
+    # An automatic conflict staff removed (with a reason, in the audit log) stays removed: detection and every
+    # judge import would otherwise add it back silently. Staff add it by hand to restore it.
+    dismissed_org, dismissed_entry = await dismissed_automatic(session, contest_id)
+    have_org |= dismissed_org
+    have_entry |= dismissed_entry
     orgs = {e.organization for e in entries if e.organization}
     added = 0
     for p in people:
@@ -92,6 +97,27 @@ async def detect_automatic(session: AsyncSession, contest_id: int, *, same_unit:
                     added += 1
     await session.flush()
     return added
+
+
+async def dismissed_automatic(session: AsyncSession, contest_id: int
+                              ) -> tuple[set[tuple[int, str]], set[tuple[int, int]]]:
+    """(person, organization) and (person, entry) pairs of automatic conflicts staff removed (``conflict.delete``
+    in the audit log, which keeps what was removed)."""
+    from judging.db.models import AuditLog
+
+    orgs: set[tuple[int, str]] = set()
+    entries: set[tuple[int, int]] = set()
+    for a in (await session.execute(select(AuditLog).where(
+            AuditLog.action == "conflict.delete", AuditLog.contest_id == contest_id))).scalars():
+        was = (a.detail or {}).get("was") or {}
+        if was.get("source") != "auto" or not a.target.startswith("person:"):
+            continue
+        person_id = int(a.target.split(":", 1)[1])
+        if was.get("organization"):
+            orgs.add((person_id, str(was["organization"])))
+        elif a.entry_id is not None:
+            entries.add((person_id, a.entry_id))
+    return orgs, entries
 
 
 async def add_conflict(session: AsyncSession, contest_id: int, person_id: int, *, entry_id: int | None = None,

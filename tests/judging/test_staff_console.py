@@ -607,3 +607,31 @@ def test_removing_a_conflict_of_interest_needs_a_reason(settings: Settings, demo
     assert r.status_code in (302, 303)
     assert run_db(settings, lambda s: s.get(Conflict, conflict)) is None
     assert [a.reason for a in _audit(settings, "conflict.delete")] == ["已调离该单位"]
+
+
+def test_a_removed_automatic_conflict_is_not_added_back(settings: Settings, demo: int, client: Any) -> None:
+    """Staff remove an automatic (same organization) conflict with a reason; detection does not add it back, while
+    the other automatic conflicts are still detected."""
+    from judging.db.models import Conflict
+
+    make_staff(settings)
+    staff_login(client)
+    client.post(f"/staff/contests/{demo}/conflicts/auto")  # everything there is to detect, first
+    auto = run_db(settings, lambda s: s.scalar(select(Conflict).where(Conflict.source == "auto",
+                                                                        Conflict.organization.is_not(None)).limit(1)))
+    assert auto is not None
+    count = run_db(settings, lambda s: s.scalar(select(func.count(Conflict.id))))
+    r = client.post(f"/staff/contests/{demo}/conflicts/{auto.id}/delete", data={"reason": "该评委已退休"},
+                    follow_redirects=False)
+    assert r.status_code in (302, 303)
+    for _ in range(2):
+        assert client.post(f"/staff/contests/{demo}/conflicts/auto", follow_redirects=False).status_code in (302, 303)
+    assert run_db(settings, lambda s: s.scalar(select(func.count(Conflict.id)))) == count - 1
+    assert run_db(settings, lambda s: s.scalar(select(Conflict.id).where(
+        Conflict.person_id == auto.person_id, Conflict.organization == auto.organization))) is None
+    # Another one, removed from the database behind the page's back (no audit entry), is detected again.
+    other = run_db(settings, lambda s: s.scalar(select(Conflict).where(Conflict.source == "auto",
+                                                                         Conflict.id != auto.id).limit(1)))
+    run_db(settings, lambda s: s.delete(other))
+    client.post(f"/staff/contests/{demo}/conflicts/auto")
+    assert run_db(settings, lambda s: s.scalar(select(func.count(Conflict.id)))) == count - 1
