@@ -700,17 +700,24 @@ function ownSheetBehind(d) {
   const e = state.entries.find((x) => x.id === d.entry_id && x.stage === (d.stage || "onsite"));
   return !(e && e.sheet && d.version && e.sheet.version >= d.version);
 }
-const myVenue = (state.venues || [])[0];  // reviewers (初审) have no venue: they keep polling
-if (myVenue && myVenue.id) {
-  feed = new Feed(`/ws/venue/${myVenue.id}`, {
-    onState: (_s, d) => {
-      const todo = applyEvent(d);
-      if (todo === REREAD) schedulePoll(d.kind === "sheet.submitted" ? () => ownSheetBehind(d) : undefined);
-      else if (todo === RENDER) render();
-    },
-    onStatus: (status) => { const was = feedLive; feedLive = status === "live"; if (feedLive && !was) schedulePoll(); },
-  });
-}
+// One feed per venue the judge sits in (a judge on two panels follows both stages); reviewers (初审) have no venue:
+// they keep polling. The slow poll applies only while every feed is live; the beats ride on the first one.
+const feedStatus = new Map();
+const followed = (state.venues || []).filter((v) => v.id);
+const feeds = followed.map((v) => new Feed(`/ws/venue/${v.id}`, {
+  onState: (_s, d) => {
+    const todo = applyEvent(d);
+    if (todo === REREAD) schedulePoll(d.kind === "sheet.submitted" ? () => ownSheetBehind(d) : undefined);
+    else if (todo === RENDER) render();
+  },
+  onStatus: (status) => {
+    feedStatus.set(v.id, status);
+    const was = feedLive;
+    feedLive = feedStatus.size === followed.length && [...feedStatus.values()].every((x) => x === "live");
+    if (feedLive && !was) schedulePoll();
+  },
+}));
+feed = feeds[0] || null;
 setInterval(() => {
   if (document.visibilityState !== "visible") return;
   if (feedLive && Date.now() - lastPoll < POLL_WHILE_LIVE_MS) return;
