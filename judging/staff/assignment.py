@@ -74,6 +74,9 @@ async def ensure_venue_accounts(session: AsyncSession, venue: Venue, *, old_name
     """The venue's host and screen accounts, created when the venue has none, so its QR sheets always carry a host
     card and a screen card. Named after the venue ("第一分会场主持人"); a renamed venue (``old_name``) renames the
     ones that still carry the old default name."""
+    # The venue's row is locked first: two first prints of an older venue's sheet at once (a double click, two
+    # staff) would otherwise both find no host account on PostgreSQL and create two (SQLite has one writer).
+    await session.execute(select(Venue.id).where(Venue.id == venue.id).with_for_update())
     out = []
     for role, label in VENUE_ACCOUNTS:
         account = (await session.execute(

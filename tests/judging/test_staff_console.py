@@ -635,3 +635,46 @@ def test_a_removed_automatic_conflict_is_not_added_back(settings: Settings, demo
     run_db(settings, lambda s: s.delete(other))
     client.post(f"/staff/contests/{demo}/conflicts/auto")
     assert run_db(settings, lambda s: s.scalar(select(func.count(Conflict.id)))) == count - 1
+
+
+def test_two_first_prints_at_once_make_one_host_and_one_screen(settings: Settings, demo: int) -> None:
+    """An older venue without its host and screen accounts, its sheet printed twice at the same moment (a double
+    click): the venue's row lock makes the second find the first's accounts (on PostgreSQL, without it, both
+    found none and each created a host and a screen)."""
+    import asyncio
+    import contextlib
+
+    from sqlalchemy import delete
+
+    from judging.db.engine import Database
+    from judging.db.models import Account, RoleGrant
+
+    vid = run_db(settings, lambda s: s.scalar(select(Venue.id).where(Venue.contest_id == demo, Venue.code == "V1")))
+
+    async def strip(session: Any) -> None:
+        ids = (await session.execute(select(RoleGrant.account_id).where(
+            RoleGrant.venue_id == vid, RoleGrant.role.in_(("host", "display"))))).scalars().all()
+        await session.execute(delete(Account).where(Account.id.in_(ids)))
+
+    run_db(settings, strip)
+
+    async def both() -> None:
+        db = Database(settings, null_pool=True)
+        started = asyncio.Barrier(2)
+
+        async def ensure() -> None:
+            async with db.write() as session:
+                venue = await session.get(Venue, vid)
+                with contextlib.suppress(TimeoutError):  # on SQLite the second starts once the first committed
+                    await asyncio.wait_for(started.wait(), 1.0)
+                await assignment.ensure_venue_accounts(session, venue)
+
+        try:
+            await asyncio.gather(ensure(), ensure())
+        finally:
+            await db.dispose()
+
+    asyncio.run(both())
+    roles = run_db(settings, lambda s: s.execute(select(RoleGrant.role).where(
+        RoleGrant.venue_id == vid, RoleGrant.role.in_(("host", "display")))))
+    assert sorted(r for (r,) in roles) == ["display", "host"]
