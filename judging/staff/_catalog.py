@@ -382,6 +382,7 @@ ZH: dict[str, str] = {
     "not a readable .xlsx file: open it in Excel or WPS and save it again as .xlsx":
         "不是可读取的 .xlsx 文件：请用 Excel 或 WPS 打开后重新另存为 .xlsx。",
     "the file is empty": "文件是空的。",
+    "Total {value} is above the rubric's full marks {max}.": "总分 {value} 超过评分表满分 {max}。",
     "Say why the conflict of interest is removed; the reason is kept in the audit log.":
         "请说明解除回避关系的原因；原因会记入审计日志。",
     "This file was already imported. To import it again, upload it again.": "该文件已经导入。如需再次导入，请重新上传。",

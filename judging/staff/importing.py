@@ -109,6 +109,7 @@ REASONS = {
     "unknown_person": "No judge or reviewer named “{value}” in this contest.",
     "ambiguous_person": "Several people are named “{value}”; add the 工作单位 column to tell them apart.",
     "above_max": "Score {value} is above the item maximum {max}.",
+    "total_above_max": "Total {value} is above the rubric's full marks {max}.",
     "below_zero": "Score {value} is negative.",
     "off_step": "Score {value} is not a multiple of the step {step}.",
     "no_scores": "Neither a total nor item scores given.",
@@ -589,15 +590,16 @@ async def _check_reviews(session: AsyncSession, ctx: _Ctx, records: list[tuple[i
                 if d < 0:
                     _err(report, row, label_of["total"], rec["total"], "below_zero", value=rec["total"])
                 elif d > limit:
-                    _err(report, row, label_of["total"], rec["total"], "above_max", value=_fmt(d), max=_fmt(limit))
+                    _err(report, row, label_of["total"], rec["total"], "total_above_max", value=_fmt(d),
+                         max=_fmt(limit))
                 elif total is not None and d != total:
                     _err(report, row, label_of["total"], rec["total"], "total_mismatch", value=_fmt(d),
                          sum=_fmt(total))
                 if total is None:
                     total = d
                     values = {"_total": str(d.quantize(Decimal("0.01")))}
-        if total is None and entry is not None and rubric is not None:
-            _err(report, row, label_of.get("total", "总分"), "", "no_scores")
+        if total is None and entry is not None and rubric is not None and not rec.get("total"):
+            _err(report, row, label_of.get("total", "总分"), "", "no_scores")  # (a bad total has its own error)
         report.plan.append({
             "_row": row, "entry_id": entry.id if entry else None, "person_id": person.id if person else None,
             "rubric_id": rubric.id if rubric else None, "values": values,

@@ -286,6 +286,18 @@ def test_review_scores_above_item_maximum_are_refused_with_exact_cells(settings:
     assert report.valid_rows == 1
 
 
+def test_a_bad_total_gets_one_error_that_names_the_total(settings: Settings) -> None:
+    """A total above the rubric's full marks is said to be the total's (not "the item's"), and a total that is not
+    a number is one error, not also "no scores"."""
+    cid = _review_setup(settings)
+    rows = [["成果编号", "专家姓名", "总分"], ["2025-001", "赵静", 101], ["2025-002", "赵静", "abc"]]
+    report = _import(settings, cid, "reviews", xlsx_bytes(rows), "totals.xlsx")
+    assert _errors(report) == [(2, "总分", "total_above_max"), (3, "总分", "not_number")]
+    from judging.i18n import Translator
+
+    assert report.errors[0].message(Translator("zh_Hans").gettext) == "总分 101 超过评分表满分 100。"
+
+
 def test_clean_review_totals_import_and_freeze_the_rubric(settings: Settings) -> None:
     cid = _review_setup(settings)
     rows = [["成果编号", "专家姓名", "总分", "评语"],
