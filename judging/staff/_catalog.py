@@ -382,6 +382,8 @@ ZH: dict[str, str] = {
     "not a readable .xlsx file: open it in Excel or WPS and save it again as .xlsx":
         "不是可读取的 .xlsx 文件：请用 Excel 或 WPS 打开后重新另存为 .xlsx。",
     "the file is empty": "文件是空的。",
+    "there is no import of {kind}: import entries, judges or reviews": "没有“{kind}”这种导入：可以导入成果、评委或评分。",
+    "This upload has expired; upload the file again.": "上传的文件已过期，请重新上传。",
     "Total {value} is above the rubric's full marks {max}.": "总分 {value} 超过评分表满分 {max}。",
     "Say why the conflict of interest is removed; the reason is kept in the audit log.":
         "请说明解除回避关系的原因；原因会记入审计日志。",

@@ -312,7 +312,8 @@ def _imports_dir(request: Request[Any, Any, Any]) -> Path:
 
 def _kind(kind: str) -> str:
     if kind not in importing.KINDS:
-        raise PodiumError(f"Unknown import kind {kind!r}.", code="not_found", status_code=404)
+        raise _bad(Refusal("there is no import of {kind}: import entries, judges or reviews", kind=kind[:40]),
+                   "not_found", 404)
     return kind
 
 
@@ -416,7 +417,7 @@ async def import_upload(
 
 def _stored(request: Request[Any, Any, Any], token: str) -> tuple[bytes, str]:
     if not token.isalnum() or len(token) > 40:
-        raise PodiumError("Unknown upload.", code="not_found", status_code=404)
+        raise _bad("This upload has expired; upload the file again.", "not_found", 404)
     d = _imports_dir(request)
     for suffix in (".xlsx", ".csv"):
         p = d / f"{token}{suffix}"
@@ -424,7 +425,7 @@ def _stored(request: Request[Any, Any, Any], token: str) -> tuple[bytes, str]:
             name_file = d / f"{token}.name"
             name = name_file.read_text(encoding="utf-8") if name_file.exists() else p.name
             return p.read_bytes(), name
-    raise PodiumError("This upload has expired; upload the file again.", code="not_found", status_code=404)
+    raise _bad("This upload has expired; upload the file again.", "not_found", 404)
 
 
 @post("/staff/contests/{contest_id:int}/import/{kind:str}/{token:str}/commit", include_in_schema=False)

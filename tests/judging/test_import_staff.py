@@ -401,3 +401,15 @@ def _import_audit(settings: Settings) -> list[Any]:
         return list((await session.execute(select(AuditLog).where(AuditLog.action.like("import.%")))).scalars())
 
     return run_db(settings, go)  # type: ignore[no-any-return]
+
+
+def test_an_unknown_import_or_upload_is_a_page_in_chinese(settings: Settings, client: Any) -> None:
+    cid = _contest(settings)
+    make_staff(settings)
+    staff_login(client)
+    r = client.get(f"/staff/contests/{cid}/import/scores/template.xlsx", headers={"accept": "text/html"})
+    assert r.status_code == 404 and "没有“scores”这种导入" in r.text
+    assert r.headers["content-type"].startswith("text/html")
+    r = client.post(f"/staff/contests/{cid}/import/entries/0123456789abcdef01234567/commit",
+                    headers={"accept": "text/html"})
+    assert r.status_code == 404 and "上传的文件已过期" in r.text
