@@ -191,7 +191,7 @@ async def _setup_context(session: Any, contest_id: int) -> dict[str, Any]:
     venues = (await session.execute(select(Venue).where(Venue.contest_id == contest_id)
                                     .order_by(Venue.position, Venue.id))).scalars().all()
     return {"contest": contest, "stages": stages, "topic_types": tts, "rubrics": rubrics, "frozen": frozen,
-            "venues": venues, "rule": contest.grade_rule or {}, "tab": "setup"}
+            "venues": venues, "rule": contest.grade_rule or {}, "tab": "setup", "methods": grading.METHODS}
 
 
 @get("/staff/contests/{contest_id:int}/setup", include_in_schema=False)
