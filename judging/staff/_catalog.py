@@ -382,6 +382,7 @@ ZH: dict[str, str] = {
     "not a readable .xlsx file: open it in Excel or WPS and save it again as .xlsx":
         "不是可读取的 .xlsx 文件：请用 Excel 或 WPS 打开后重新另存为 .xlsx。",
     "the file is empty": "文件是空的。",
+    "The running order is a number from 1 to 999, not “{value}”.": "发表顺序应为 1 到 999 之间的数字，而不是“{value}”。",
     "there is no import of {kind}: import entries, judges or reviews": "没有“{kind}”这种导入：可以导入成果、评委或评分。",
     "This upload has expired; upload the file again.": "上传的文件已过期，请重新上传。",
     "Total {value} is above the rubric's full marks {max}.": "总分 {value} 超过评分表满分 {max}。",

@@ -103,6 +103,7 @@ REASONS = {
     "unknown_circle_type": "Unknown circle type “{value}”; expected one of {expected}.",
     "unknown_venue": "Unknown venue “{value}”; expected one of {expected}.",
     "not_integer": "Not a whole number: “{value}”.",
+    "order_out_of_range": "The running order is a number from 1 to 999, not “{value}”.",
     "not_number": "Not a number: “{value}”.",
     "unknown_role": "Unknown role “{value}”; expected one of {expected}.",
     "unknown_entry": "No entry with code “{value}” in this contest.",
@@ -440,8 +441,11 @@ async def _check_entries(session: AsyncSession, ctx: _Ctx, records: list[tuple[i
         order = None
         if rec.get("running_order"):
             d = _decimal(rec["running_order"])
-            if d is None or d != d.to_integral_value() or d < 1:
+            if d is None or d != d.to_integral_value():
                 _err(report, row, label_of["running_order"], rec["running_order"], "not_integer",
+                     value=rec["running_order"])
+            elif not 1 <= d <= 999:
+                _err(report, row, label_of["running_order"], rec["running_order"], "order_out_of_range",
                      value=rec["running_order"])
             else:
                 order = int(d)

@@ -128,6 +128,7 @@ def test_broken_xlsx_reports_every_bad_row_and_writes_nothing(settings: Settings
         [3, "2025-003", "未知类型", "C小组", "C公司", "济南", "管理创新型", "", "", ""],
         [4, "2025-004", "", "D小组", "D公司", "济南", "问题解决型", "", "V9", "第一"],
         [5, "2025-005", "合规成果", "E小组", "E公司", "济南", "问题解决型", "技术型", "", ""],
+        [6, "2025-006", "顺序为零", "F小组", "F公司", "济南", "问题解决型", "", "V1", 0],
     ]
     report = _import(settings, cid, "entries", xlsx_bytes(rows, merges=("A1:J1",)), "ugly.xlsx")
     assert _errors(report) == [
@@ -137,6 +138,7 @@ def test_broken_xlsx_reports_every_bad_row_and_writes_nothing(settings: Settings
         (6, "分会场", "unknown_venue"),
         (6, "出场顺序", "not_integer"),
         (7, "课题类别", "unknown_circle_type"),
+        (8, "出场顺序", "order_out_of_range"),
     ]
     assert report.errors[0].message() == "Duplicate: also in row 3."
     from judging.i18n import Translator
@@ -144,6 +146,7 @@ def test_broken_xlsx_reports_every_bad_row_and_writes_nothing(settings: Settings
     zh = Translator("zh_Hans")
     assert report.errors[0].message(zh.gettext) == "重复：与第 3 行相同。"
     assert "管理创新型" in report.errors[1].message(zh.gettext)
+    assert report.errors[-1].message(zh.gettext) == "发表顺序应为 1 到 999 之间的数字，而不是“0”。"
     assert not report.written and report.valid_rows == 1
     assert _count(settings, Entry, Entry.contest_id == cid) == 0
     # The error file lists the same rows.
@@ -152,7 +155,7 @@ def test_broken_xlsx_reports_every_bad_row_and_writes_nothing(settings: Settings
     ws = load_workbook(io.BytesIO(importing.errors_xlsx(report, zh.gettext))).active
     assert ws.title == "错误清单"
     assert [c.value for c in ws[1]] == ["行号", "列", "内容", "原因"]
-    assert [r[0] for r in ws.iter_rows(min_row=2, values_only=True)] == [4, 5, 6, 6, 6, 7]
+    assert [r[0] for r in ws.iter_rows(min_row=2, values_only=True)] == [4, 5, 6, 6, 6, 7, 8]
     # Explicitly importing only the valid rows writes just those.
     partial = _import(settings, cid, "entries", xlsx_bytes(rows), "ugly.xlsx", only_valid=True)
     assert partial.written and partial.created == 1
