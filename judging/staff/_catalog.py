@@ -326,6 +326,9 @@ ZH: dict[str, str] = {
     "venue or person is not in this contest": "分会场或人员不属于本赛事。",
     "the chief judge must be on the venue's panel": "评审组长必须是该分会场评委组的成员。",
     "this person is not on the venue's panel": "此人不在该分会场评委组中。",
+    # reasons the system itself writes into the audit log (shown through the catalog on the audit page)
+    "QR sheet": "打印二维码登录单", "reviewer links": "初审专家登录链接", "first accepted score": "收到第一份有效评分",
+    "score log changed after approval": "定稿后评分日志有变化",
     # the audit log's actions (templates/staff/audit.html: "audit:<action>")
     "audit:account.disable": "停用工作人员账号",
     "audit:account.enable": "启用工作人员账号",

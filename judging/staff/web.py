@@ -746,7 +746,7 @@ async def qr_sheet(request: Request[Any, Any, Any], contest_id: FromPath[int], v
         if venue is None or venue.contest_id != contest_id:
             raise PodiumError("No such venue.", code="not_found", status_code=404)
         cards = await qr.issue_sheet(session, state.settings.secret, state.settings.base_url, venue, kind)
-        _audit_sheet(session, request, contest_id, cards, kind, f"venue:{venue.id}", f"QR sheet {venue.code}")
+        _audit_sheet(session, request, contest_id, cards, kind, f"venue:{venue.id}", "QR sheet")
     return _sheet_page(request, contest, venue, cards, kind)
 
 

@@ -175,5 +175,13 @@ def test_the_audit_page_names_actions_in_the_viewers_language(client: TestClient
     page = client.get("/staff/audit").text
     assert "登录 <code class=\"muted\">auth.login</code>" in page
     assert "邀请工作人员 <code class=\"muted\">account.invite</code>" in page and "时间 (UTC+08:00)" in page
+    from judging.db.models import Venue
+
+    contest = client.post("/api/staff/contests", json={"name": "2026年赛事", "year": 2026}).json()["id"]
+    client.post(f"/staff/contests/{contest}/setup/venues", data={"code": "V1", "name": "第一分会场"})
+    venue = run_db(settings, lambda s: s.scalar(select(Venue.id).where(Venue.contest_id == contest)))
+    client.post(f"/staff/contests/{contest}/qr/{venue}/screens")
+    page = client.get("/staff/audit").text
+    assert "打印二维码登录单 <code" in page and "<td>打印二维码登录单</td>" in page  # the action, and its reason
     english = client.get("/staff/audit?lang=en").text
     assert "Logged in <code class=\"muted\">auth.login</code>" in english
