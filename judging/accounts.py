@@ -134,7 +134,7 @@ async def staff_accounts(session: AsyncSession) -> list[StaffAccount]:
 async def _staff_account(session: AsyncSession, account_id: int, acting_id: int) -> Account:
     """The staff account the owner acts on (locked for the change), or a refusal."""
     account = (await session.execute(
-        select(Account).where(Account.id == account_id).with_for_update())).scalar_one_or_none()
+        select(Account).where(Account.id == account_id).with_for_update(key_share=True))).scalar_one_or_none()
     if account is None:
         raise AccountRefusal("not_found", 404, "There is no account {id}.", id=account_id)
     roles = set((await session.execute(select(RoleGrant.role).where(RoleGrant.account_id == account_id))).scalars())

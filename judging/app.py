@@ -65,7 +65,7 @@ def add_template_filters(engine: JinjaTemplateEngine, settings: Settings) -> Non
 
     engine.engine.filters["points"] = points
     engine.engine.filters["local"] = lambda value, fmt="%Y-%m-%d %H:%M": local_time(value, settings.tz, fmt)
-    engine.engine.globals["tz_label"] = local_time(None, settings.tz, "")  # e.g. "UTC+08:00"
+    engine.engine.globals["tz_label"] = lambda: local_time(None, settings.tz, "")  # e.g. "UTC+08:00", now
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

@@ -24,16 +24,28 @@ OPEN_FEEDS = ("/ws/board/",)
 """Websocket paths any page may open (no credentials, released results only)."""
 
 
-def _origin_of(url: str) -> str | None:
-    """``scheme://host[:port]`` of a URL, lower-case; None when it is not an http(s) URL."""
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin_of(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of a URL, lower-case, the scheme's default port filled in; None when it is not an
+    http(s) URL."""
     try:
         parts = urlsplit(url.strip())
+        port = parts.port
     except ValueError:
         return None
-    if parts.scheme not in ("http", "https", "ws", "wss") or not parts.netloc:
-        return None
     scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
-    return f"{scheme}://{parts.netloc.lower()}"
+    if scheme not in DEFAULT_PORTS or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port or DEFAULT_PORTS[scheme]
+
+
+def _host_of(host: str, scheme: str) -> tuple[str, int] | None:
+    """(host, port) of a ``Host`` header, the port defaulting to the page's scheme's (a proxy's ``$host`` drops
+    ``:443``); None when it cannot be read."""
+    origin = _origin_of(f"{scheme}://{host}")
+    return None if origin is None else origin[1:]
 
 
 class OriginMiddleware:
@@ -49,10 +61,10 @@ class OriginMiddleware:
             return None
         page = claimed.decode("latin-1")
         origin = _origin_of(page)
-        host = headers.get(b"host", b"").decode("latin-1").lower()
-        if origin is not None and (origin.split("://", 1)[1] == host or origin in self.trusted):
-            return None
-        return page[:200]  # "null" (a sandboxed frame, a file) is foreign too
+        if origin is None:
+            return page[:200]  # "null" (a sandboxed frame, a file) is foreign too
+        host = _host_of(headers.get(b"host", b"").decode("latin-1"), origin[0])
+        return None if origin in self.trusted or host == origin[1:] else page[:200]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -70,6 +82,10 @@ class OriginMiddleware:
                 return
         elif kind == "websocket" and not str(scope.get("path", "")).startswith(OPEN_FEEDS) \
                 and self._foreign(scope) is not None:
-            await send({"type": "websocket.close", "code": 4403, "reason": "cross-origin"})
+            # Accepted, then closed with 4403 (the feeds' "not allowed"): a close before the accept is an HTTP 403
+            # at the handshake, which a browser reports as 1006, and its page would reconnect forever.
+            if (await receive())["type"] == "websocket.connect":
+                await send({"type": "websocket.accept"})
+                await send({"type": "websocket.close", "code": 4403, "reason": "cross-origin: refused"})
             return
         await self.app(scope, receive, send)

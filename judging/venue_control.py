@@ -399,6 +399,13 @@ async def release(session: AsyncSession, who: Principal, venue_id: int, entry_id
     venue = await load_venue(session, venue_id, lock=True)
     entry = await load_entry(session, venue, entry_id, lock=True)
     reason = reason.strip()
+    # Every panel judge's sheet is locked before the marks are read — an empty locked one for a judge who has not
+    # submitted (a forced release) — so no sheet can arrive or change between the result computed here and the
+    # lock, and none after it: the screens never show a result the sheets do not match. A refused release rolls
+    # the locks back with the rest of the transaction.
+    from judging.sheets import lock_panel_sheets  # (judging.sheets imports this module)
+
+    await lock_panel_sheets(session, entry, who.account_id)
     marks = await panel_marks(session, entry)
     correcting = entry.status in RELEASED
     if correcting and not reason:
@@ -428,14 +435,10 @@ async def release(session: AsyncSession, who: Principal, venue_id: int, entry_id
     payload_obj.rank = competition_ranks(others).get(entry.id)
     payload = msgspec.to_builtins(payload_obj)
     payload.pop("kind", None)
-    if not correcting:
-        entry.status = "released"
+    # A correction after the grade list was approved is no longer the approved result (the approved run is outdated
+    # by it): released again until a new list is approved.
+    entry.status = "released"
     await append_event(session, kind, payload, contest_id=entry.contest_id, venue_id=venue.id)
-    # Every panel judge's sheet, an empty locked one for a judge who has not submitted (a forced release): nothing
-    # can arrive after the release and silently change the result the screens show.
-    from judging.sheets import lock_panel_sheets  # (judging.sheets imports this module)
-
-    await lock_panel_sheets(session, entry, who.account_id)
     record(session, who, "result.correct" if correcting else "result.release", contest_id=entry.contest_id,
            entry_id=entry.id, target=f"venue:{venue.id}", reason=reason, ip=ip, display=outcome.display,
            version=version, forced=bool(force and missing(marks)),

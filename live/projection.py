@@ -69,7 +69,9 @@ def _apply_entries(entries: dict[int, EntryView], results: dict[int, Result], da
         entry = entries.get(data.entry_id)
         if entry is None:
             return False
-        if entry.status != "official":
+        # A correction after the grade list was approved is no longer the approved result: released again until a
+        # new list is approved (the approved run is outdated by it).
+        if entry.status != "official" or isinstance(data, ResultCorrected):
             entry.status = "released"
         results[data.entry_id] = result_of(data, seq)
         return True

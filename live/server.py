@@ -82,9 +82,9 @@ class FeedConfig:
     """The publisher's process looks this often for tablets that went silent and announces them (``presence``
     events, ``judging.sheets.announce_silent``): a silent tablet shows offline within this long of the threshold."""
     recheck_s: float = 60.0
-    """A socket opened with a login (a screen, a console, the staff monitor) re-reads it this often (``Recheck``):
-    a revoked login or a withdrawn role closes the socket within this long instead of holding it all day. A
-    tablet's socket re-reads its login when it records a beat instead."""
+    """A socket opened with a login (a tablet, a screen, a console, the staff monitor) re-reads it this often
+    (``Recheck``): a revoked login or a withdrawn role closes the socket within this long instead of holding it all
+    day."""
     max_queue: int = 256
     """Messages a socket may fall behind before it is closed as slow."""
     coalesce_s: float | None = 0.05
@@ -129,9 +129,9 @@ class FeedConnection:
                  on_beat: BeatHandler | None = None, recheck: Recheck | None = None) -> None:
         self.socket = socket
         self.on_beat = on_beat
+        """Set for a judge's tablet on its venue feed; other sockets' beats are ignored like any unknown message."""
         self.recheck = recheck
         """Set for a socket opened with a login (see ``FeedConfig.recheck_s``)."""
-        """Set for a judge's tablet on its venue feed; other sockets' beats are ignored like any unknown message."""
         self.hub = hub
         self.source = source
         self.config = config
@@ -385,7 +385,8 @@ class FeedConnection:
             if self.recheck is not None and now >= next_recheck:
                 next_recheck = now + self.config.recheck_s
                 try:
-                    verdict = await self.recheck()
+                    async with asyncio.timeout(self.config.send_timeout_s):  # a slow database must not stall pings
+                        verdict = await self.recheck()
                 except Exception:  # the database may blip: the socket keeps its feed until the next check
                     log.warning("re-reading a %s feed socket's login failed; retrying later", self.source.name,
                                 exc_info=True)

@@ -209,7 +209,9 @@ async def _venue_feed(socket: WebSocket[Any, Any, Any], venue_id: int, since: in
         # a judge's tablet: it sends its heartbeat over this socket while the feed is live (judging.sheets.FeedBeats)
         app = socket.app
         beats = FeedBeats(app.state.db, app, app.state.settings.secret, socket.auth)
-    recheck = None if beats is not None else _recheck(socket, lambda q: may(q, venue_id), refusal)
+    # Every socket with a login is re-checked, a tablet's too: its beats re-read only that the login exists, and a
+    # judge on two panels beats on one feed only.
+    recheck = _recheck(socket, lambda q: may(q, venue_id), refusal)
     await serve_feed(socket, socket.app.state.hub, source, since, socket.app.state.feed_config, on_beat=beats,
                      recheck=recheck)
     return None

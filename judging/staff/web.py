@@ -813,7 +813,8 @@ def _settings_from_form(contest: Contest, f: dict[str, str]) -> dict[str, Any]:
     if s["method"] not in grading.METHODS or s["initial_method"] not in grading.METHODS:
         raise _bad("Unknown calibration method.")
     try:
-        setup.check_rule_numbers(int(s["trim_from"]), int(s["recommend_top_k"] or 0), s["floor"])
+        floor = s["floor"] if isinstance(s["floor"], int | float) else None  # an older rule may hold ""
+        setup.check_rule_numbers(int(s["trim_from"]), int(s["recommend_top_k"] or 0), floor)
     except setup.SetupError as exc:
         raise _bad(exc) from exc
     if not 50 <= int(s["draws"]) <= 5000:

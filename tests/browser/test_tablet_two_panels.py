@@ -109,3 +109,63 @@ def _arrange_again(server: LiveServer) -> dict[str, Any]:
         return {"account": account, "v2": v2.id, "next_v2": (nxt.id, nxt.title)}
 
     return off(run_db, settings_of(server), go)  # type: ignore[no-any-return]
+
+
+def test_a_forced_release_locks_the_sheet_of_a_judge_who_had_not_scored(live_server: LiveServer,
+                                                                          context: Any) -> None:
+    """The chief judge releases without one judge's sheet (with a reason): that judge's tablet shows the entry
+    locked within a blink (it re-reads its state on the release), instead of letting a sheet be queued that the
+    server will refuse."""
+    import time
+
+    import httpx
+
+    from tests.judging.sheet_helpers import good_values, new_cid
+
+    async def panel(session: Any) -> dict[str, Any]:
+        from judging.db.models import RoleGrant, Rubric, RubricItem, Stage
+
+        v3 = (await session.execute(select(Venue).where(Venue.code == "V3"))).scalar_one()
+        members = (await session.execute(select(PanelMember).where(PanelMember.venue_id == v3.id)
+                                         .order_by(PanelMember.is_chief.desc(), PanelMember.id))).scalars().all()
+        accounts = {m.person_id: (await session.execute(select(Account.id).where(Account.person_id == m.person_id))
+                                  ).scalar_one() for m in members}
+        entry = (await session.execute(select(Entry).where(Entry.venue_id == v3.id)
+                                       .order_by(Entry.running_order).offset(2).limit(1))).scalar_one()
+        stage = (await session.execute(select(Stage).where(Stage.contest_id == v3.contest_id,
+                                                           Stage.kind == "onsite"))).scalar_one()
+        rubric = (await session.execute(select(Rubric).where(Rubric.stage_id == stage.id,
+                                                             Rubric.topic_type_id == entry.topic_type_id))
+                  ).scalar_one()
+        items = (await session.execute(select(RubricItem).where(RubricItem.rubric_id == rubric.id))).scalars().all()
+        host = (await session.execute(select(RoleGrant.account_id).where(
+            RoleGrant.role == "host", RoleGrant.venue_id == v3.id))).scalar_one()
+        return {"venue": v3.id, "entry": entry.id, "accounts": [accounts[m.person_id] for m in members],
+                "items": [(i.key, i.max_points, i.step) for i in items], "host": host}
+
+    info = off(run_db, settings_of(live_server), panel)
+
+    def bearer(account: int) -> dict[str, str]:
+        link = live_server.login_link(account).rsplit("/j/", 1)[1]
+        token = httpx.get(f"{live_server.local_url}/j/{link}", follow_redirects=False).cookies["podium_session"]
+        return {"Authorization": f"Bearer {token}"}
+
+    base, entry = live_server.local_url, info["entry"]
+    assert httpx.post(f"{base}/api/venue/{info['venue']}/stage", json={"entry_id": entry},
+                      headers=bearer(info["host"])).status_code == 200
+    *scorers, late = info["accounts"]
+    for account in scorers:  # everyone but the last judge (the chief first)
+        r = httpx.post(f"{base}/api/judge/sheets", headers=bearer(account), json={
+            "client_submission_id": new_cid(), "entry_id": entry, "values": good_values(info["items"])})
+        assert r.status_code in (200, 201), r.text
+    page = context.new_page()
+    page.goto(live_server.login_link(late))
+    page.wait_for_selector(f'#onsite-list li[data-entry="{entry}"][data-status="todo"]')
+    page.wait_for_timeout(1500)  # the venue feed is live
+    started = time.monotonic()
+    r = httpx.post(f"{base}/api/venue/{info['venue']}/entries/{entry}/release",
+                   json={"force": True, "reason": "第5位评委平板故障"}, headers=bearer(scorers[0]))
+    assert r.status_code == 200, r.text
+    page.wait_for_selector(f'#onsite-list li[data-entry="{entry}"][data-status="locked"]', timeout=4000)
+    assert time.monotonic() - started < 3.0
+

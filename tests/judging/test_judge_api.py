@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import secrets
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -371,3 +373,53 @@ def test_nothing_arrives_after_a_forced_release(client: TestClient[Any], p: Pane
     assert client.post("/api/judge/sheets", json=sheet_body(p, entry), headers=late.headers).status_code == 201
     corrected = client.post(release, json={"reason": "补录第5位评委"}, headers=chief.headers).json()
     assert corrected["corrected"] and corrected["version"] == 2 and shown
+
+
+def test_a_correction_racing_a_release_is_in_the_released_result(client: TestClient[Any], p: Panel,
+                                                                 settings: Settings, monkeypatch: Any) -> None:
+    """A judge's correction that commits while the chief judge's release is under way (after it loaded the entry,
+    before it locked the sheets) is in the released result: the release locks the sheets before reading the marks.
+    Before, it read the marks first, so the screens showed a result that the locked sheets did not match."""
+    import judging.sheets as sheets_mod
+    from judging.auth import load_principal
+    from judging.db.engine import Database
+    from judging.sheets import SubmitIn
+    from judging.venue_control import panel_marks
+    from live.results import panel_outcome
+    from tests.judging.sheet_helpers import good_values
+
+    if settings.is_sqlite:
+        pytest.skip("PostgreSQL: on SQLite the release holds the single writer's lock, so nothing can interleave")
+    entry = p.entries[1]
+    chief, judge = p.judges[0], p.judges[2]
+    host = bearer(settings, run_db(settings, lambda s: s.scalar(
+        select(RoleGrant.account_id).where(RoleGrant.role == "host", RoleGrant.venue_id == p.venue_id))))
+    assert client.post(f"/api/venue/{p.venue_id}/stage", json={"entry_id": entry}, headers=host).status_code == 200
+    # Five different totals; the correction keeps the judge in the middle, so it counts after trimming.
+    for j, share in zip(p.judges, ("0.6", "0.7", "0.8", "0.9", "1.0"), strict=True):
+        body = {**sheet_body(p, entry), "values": good_values(p.items[entry], Decimal(share))}
+        assert client.post("/api/judge/sheets", json=body, headers=j.headers).status_code == 201
+    real = sheets_mod.lock_panel_sheets
+    token = judge.headers["Authorization"].split(" ", 1)[1]
+    lower = good_values(p.items[entry], Decimal("0.65"))
+
+    async def racing(session: Any, entry_obj: Any, account_id: int) -> int:
+        db2 = Database(settings, null_pool=True)
+        try:
+            who = await load_principal(db2, settings.secret, token)
+            body = SubmitIn(client_submission_id=secrets.token_hex(16), entry_id=entry, values=dict(lower),
+                            base_version=1)
+            receipt, _ = await sheets_mod.submit(db2, client.app, who, body, ip="")
+            assert receipt.version == 2
+        finally:
+            await db2.dispose()
+        return await real(session, entry_obj, account_id)
+
+    monkeypatch.setattr(sheets_mod, "lock_panel_sheets", racing)
+    r = client.post(f"/api/venue/{p.venue_id}/entries/{entry}/release", json={}, headers=chief.headers)
+    assert r.status_code == 200, r.text
+
+    async def now(session: Any) -> str:
+        return panel_outcome(await panel_marks(session, await session.get(Entry, entry))).display
+
+    assert r.json()["display"] == run_db(settings, now)  # (the correction moved the result: see the old order)

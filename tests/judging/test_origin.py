@@ -53,6 +53,21 @@ def test_the_servers_own_pages_and_clients_naming_no_page_pass(client: TestClien
         assert r.status_code == 201, (headers, r.text)
 
 
+@pytest.mark.parametrize(("host", "origin"), [
+    ("podium.test:80", "http://podium.test"), ("podium.test", "http://podium.test:80"),
+    ("qc.example.org", "https://qc.example.org"), ("qc.example.org:443", "https://qc.example.org"),
+    ("QC.example.org", "https://qc.EXAMPLE.org:443/")])
+def test_default_ports_and_case_do_not_make_a_page_foreign(host: str, origin: str) -> None:
+    """A proxy's ``Host`` often drops the default port (nginx ``$host``), a browser's ``Origin`` always does."""
+    from judging.origin import OriginMiddleware
+
+    check = OriginMiddleware(app=None)  # type: ignore[arg-type]
+    scope = {"type": "http", "method": "POST", "headers": [(b"host", host.encode()), (b"origin", origin.encode())]}
+    assert check._foreign(scope) is None
+    other = {**scope, "headers": [(b"host", host.encode()), (b"origin", b"https://qc.example.org:8443")]}
+    assert check._foreign(other) is not None
+
+
 def test_a_configured_public_address_is_this_server(settings: Settings) -> None:
     """Behind a proxy that rewrites ``Host``, the browser's address is the configured public one."""
     from judging.app import create_app
@@ -70,9 +85,9 @@ def test_feeds_opened_by_another_sites_page_are_refused(client: TestClient[Any],
                                                         demo: int) -> None:
     make_staff(settings)
     assert staff_login(client).status_code == 201
-    with pytest.raises(WebSocketDisconnect) as exc, \
-            client.websocket_connect(f"/ws/staff/{demo}", headers={"origin": EVIL}) as ws:
-        receive(ws)  # refused before the handshake completes
+    with client.websocket_connect(f"/ws/staff/{demo}", headers={"origin": EVIL}) as ws, \
+            pytest.raises(WebSocketDisconnect) as exc:
+        receive(ws)  # accepted, then closed at once: a browser sees the code (a refused handshake reads as 1006)
     assert exc.value.code == 4403
     with client.websocket_connect(f"/ws/staff/{demo}", headers={"origin": "http://podium.test"}) as ws:
         assert receive(ws) is not None

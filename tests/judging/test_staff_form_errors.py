@@ -433,3 +433,20 @@ def test_odd_input_is_refused_not_a_server_error(settings: Settings, demo: int, 
 
     names = run_db(settings, accounts)
     assert len(names) == 2 and all(len(n) == 100 and n.startswith("会") for n in names)
+
+
+def test_a_preview_from_an_older_rule_with_an_empty_floor(settings: Settings, demo: int, client: Any) -> None:
+    """A grade rule saved by an older version may hold ``floor: ""``: the preview's checks treat it as no floor
+    (it was a TypeError, a 500)."""
+    from judging.db.models import Contest
+
+    make_staff(settings)
+    staff_login(client)
+
+    async def older(session: Any) -> None:
+        contest = await session.get(Contest, demo)
+        contest.grade_rule = {**(contest.grade_rule or {}), "floor": ""}
+
+    run_db(settings, older)
+    r = client.post(f"/staff/contests/{demo}/grading/preview", data={"draws": "100"}, follow_redirects=False)
+    assert r.status_code in (200, 302, 303), r.text[:300]

@@ -170,3 +170,23 @@ def test_slow_listener_is_cut_off_without_slowing_the_others() -> None:
         assert hub.received == 20
 
     asyncio.run(go())
+
+
+def test_results_become_official_and_a_later_correction_is_released_again() -> None:
+    """released -> official when the grade list is approved; a correction after that is no longer the approved
+    result (it outdated the approved list): the screens show it as released until a new list is approved."""
+    from live.projection import apply_board
+    from live.protocol import EntryView, GradesFinalized, Leaderboard, ResultCorrected, ResultReleased
+
+    board = Leaderboard(contest_id=1, name="c", entries={
+        i: EntryView(id=i, code=f"E{i}", title="t", team="", organization="", topic_type="x", venue_id=1,
+                     running_order=i, status="scoring") for i in (1, 2, 3)})
+    common = {"venue_id": 1, "judges": [], "n_valid": 5, "trimmed": 1}
+    for i, score in ((1, 80.0), (2, 70.0)):
+        apply_board(board, ResultReleased(entry_id=i, score=score, display=f"{score:.2f}", **common), seq=i)
+    apply_board(board, GradesFinalized(contest_id=1, entry_ids=[1, 2]), seq=3)
+    assert {i: e.status for i, e in board.entries.items()} == {1: "official", 2: "official", 3: "scoring"}
+    apply_board(board, ResultCorrected(entry_id=2, score=75.0, display="75.00", version=2, reason="r", **common),
+                seq=4)
+    assert {i: e.status for i, e in board.entries.items()} == {1: "official", 2: "released", 3: "scoring"}
+    assert board.results[2].display == "75.00"

@@ -140,7 +140,7 @@ function applyLocally(ev) {
     entry.status = "released";
   } else if (ev.kind === "result.released" || ev.kind === "result.corrected") {
     entry.display = ev.display;
-    if (!["released", "official"].includes(entry.status)) entry.status = "released";
+    if (!["released", "official"].includes(entry.status) || ev.kind === "result.corrected") entry.status = "released";
     rerank();
   } else {
     return false;

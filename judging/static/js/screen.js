@@ -41,7 +41,8 @@ function applyEntries(state, d, seq) {
   if (d.kind === "result.released" || d.kind === "result.corrected") {
     const e = entries[d.entry_id];
     if (!e) return false;
-    if (e.status !== "official") e.status = "released";
+    // A correction after approval is no longer the approved result: released again until a new list is approved.
+    if (e.status !== "official" || d.kind === "result.corrected") e.status = "released";
     results[d.entry_id] = resultOf(d, seq);
     return true;
   }

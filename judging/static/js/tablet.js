@@ -679,6 +679,12 @@ function applyEvent(d) {
     for (const v of state.venues) if (v.id === d.venue_id) v.current_entry_id = d.entry_id;
     return RENDER;
   }
+  // A release locks every panel sheet, an empty one for a judge who has not submitted (a forced release): such a
+  // judge re-reads the state to learn the lock instead of queueing a sheet the server will refuse.
+  if (d.kind === "result.released"
+      && state.entries.some((e) => e.id === d.entry_id && e.stage === "onsite" && !(e.sheet && e.sheet.version))) {
+    return REREAD;
+  }
   if (d.kind === "entry.status" || d.kind === "result.released") {
     for (const e of state.entries) {
       if (e.id !== d.entry_id || e.stage !== "onsite") continue;
