@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import msgspec
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +14,11 @@ from judging.db.models import Account, AuthToken, RoleGrant
 from judging.errors import Refusal
 
 SETUP_LINK_TTL = timedelta(days=3)
+
+
+async def roles_of(session: AsyncSession, account_id: int) -> set[str]:
+    """The roles an account holds (any contest or venue)."""
+    return set((await session.execute(select(RoleGrant.role).where(RoleGrant.account_id == account_id))).scalars())
 
 
 async def owner_exists(session: AsyncSession) -> bool:
@@ -79,9 +84,8 @@ async def add_login_link(session: AsyncSession, secret: str, account_id: int) ->
     return raw
 
 
-@dataclass(frozen=True)
-class StaffAccount:
-    """A staff or owner account as the owner's account list shows it."""
+class StaffAccount(msgspec.Struct, frozen=True):
+    """A staff or owner account as the owner's account list shows it (the page and ``GET /api/staff/accounts``)."""
 
     id: int
     display_name: str
@@ -91,7 +95,7 @@ class StaffAccount:
     state: str
     """``active`` (has a password), ``pending`` (invited, no password chosen yet) or ``disabled``."""
     setup_link_until: datetime | None
-    """When the newest open setup link expires (None: no open link)."""
+    """When the newest unused setup link expires (null: none open)."""
     last_login_at: datetime | None
     created_at: datetime
 
@@ -137,7 +141,7 @@ async def _staff_account(session: AsyncSession, account_id: int, acting_id: int)
         select(Account).where(Account.id == account_id).with_for_update(key_share=True))).scalar_one_or_none()
     if account is None:
         raise AccountRefusal("not_found", 404, "There is no account {id}.", id=account_id)
-    roles = set((await session.execute(select(RoleGrant.role).where(RoleGrant.account_id == account_id))).scalars())
+    roles = await roles_of(session, account_id)
     if account_id == acting_id or "owner" in roles:
         raise AccountRefusal("not_allowed", 409, "The owner's account is not changed here; on the server, "
                              "'podium users setup-link --account {id}' gives the owner a new setup link.",

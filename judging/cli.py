@@ -80,12 +80,12 @@ async def _account_setup_link(session: Any, settings: Any, account_id: int) -> s
     way back for an owner who forgot the password)."""
     from judging import accounts
     from judging.audit import record
-    from judging.db.models import Account, RoleGrant
+    from judging.db.models import Account
 
     account = await session.get(Account, account_id)
     if account is None:
         raise SystemExit(f"there is no account {account_id}")
-    roles = set((await session.execute(select(RoleGrant.role).where(RoleGrant.account_id == account_id))).scalars())
+    roles = await accounts.roles_of(session, account_id)
     if not roles & {"owner", "staff"}:
         raise SystemExit(f"account {account_id} is not an owner or staff account; judges, hosts and screens get a "
                          f"login link: podium users link {account_id}")

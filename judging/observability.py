@@ -80,16 +80,17 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            user = scope.get("user")
-            access_log.info(
-                "request",
-                extra={"podium": {
-                    "request_id": request_id, "method": scope.get("method"),
-                    "path": loggable_path(scope.get("path") or ""),
-                    "status": status, "ms": round((time.perf_counter() - started) * 1000, 2),
-                    "account": getattr(user, "account_id", None),
-                }},
-            )
+            if access_log.isEnabledFor(logging.INFO):  # (a busy server logs at WARNING: no record to build)
+                user = scope.get("user")
+                access_log.info(
+                    "request",
+                    extra={"podium": {
+                        "request_id": request_id, "method": scope.get("method"),
+                        "path": loggable_path(scope.get("path") or ""),
+                        "status": status, "ms": round((time.perf_counter() - started) * 1000, 2),
+                        "account": getattr(user, "account_id", None),
+                    }},
+                )
 
 
 class GcPauses:

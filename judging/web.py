@@ -34,10 +34,10 @@ def points(value: Any, signed: bool = False, missing: str = "—") -> str:
     "56.62"; ``missing`` for None."""
     if value is None:
         return missing
-    from scoring import round_half_up
+    from live.results import display_score
 
-    rounded = float(round_half_up(float(value), 2))
-    return f"{rounded:+.2f}" if signed else f"{rounded:.2f}"
+    shown = display_score(float(value))
+    return f"+{shown}" if signed and not shown.startswith("-") else shown
 
 
 def local_time(value: Any, tz: tzinfo, fmt: str) -> str:

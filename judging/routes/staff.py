@@ -83,20 +83,6 @@ class ReasonForm(msgspec.Struct):
 REASON_MAX = 500
 
 
-class StaffAccountOut(msgspec.Struct):
-    id: int
-    display_name: str
-    username: str | None
-    role: str
-    """``owner`` or ``staff``."""
-    state: str
-    """``active`` (has a password), ``pending`` (invited; no password chosen yet) or ``disabled``."""
-    setup_link_until: datetime | None
-    """When the newest unused setup link expires (null: none open)."""
-    last_login_at: datetime | None
-    created_at: datetime
-
-
 class DisableIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(max_length=REASON_MAX)] = ""
 
@@ -141,8 +127,7 @@ async def _reissue(request: Request[Any, Any, Any], account_id: FromPath[int], r
     state = request.app.state
     async with state.db.write() as session:
         account = await _account_or_404(session, account_id)
-        roles = {r.role for r in (await session.execute(
-            select(RoleGrant).where(RoleGrant.account_id == account_id))).scalars()}
+        roles = await staff_accounts.roles_of(session, account_id)
         if roles & {"owner", "staff"}:
             raise PodiumError("Staff accounts log in with a password, not a login link.", code="not_allowed",
                               status_code=409)
@@ -157,8 +142,7 @@ async def _revoke(request: Request[Any, Any, Any], account_id: FromPath[int], re
         await _account_or_404(session, account_id)
         if account_id == _me(request).account_id:
             raise PodiumError("You cannot revoke your own access.", code="not_allowed", status_code=409)
-        roles = set((await session.execute(select(RoleGrant.role).where(RoleGrant.account_id == account_id)
-                                           )).scalars())
+        roles = await staff_accounts.roles_of(session, account_id)
         if "owner" in roles:
             raise PodiumError("The owner's access cannot be revoked.", code="not_allowed", status_code=409)
         if "staff" in roles and not _me(request).is_owner:
@@ -207,11 +191,6 @@ async def invite_api(request: Request[Any, Any, Any], data: JSONBody[InviteIn]) 
 
 
 # ------------------------------------------------------------------------------------- staff accounts (owner)
-def _account_out(a: staff_accounts.StaffAccount) -> StaffAccountOut:
-    return StaffAccountOut(a.id, a.display_name, a.username, a.role, a.state, a.setup_link_until, a.last_login_at,
-                           a.created_at)
-
-
 async def _new_setup_link(request: Request[Any, Any, Any], account_id: int) -> tuple[Account, str]:
     """A new one-time setup link for a staff account (audited; earlier setup links stop working)."""
     state = request.app.state
@@ -244,11 +223,11 @@ async def _set_disabled(request: Request[Any, Any, Any], account_id: int, disabl
 
 
 @get("/api/staff/accounts", summary="Staff accounts (owner only)", tags=["staff"], guards=[requires_owner])
-async def staff_accounts_api(request: Request[Any, Any, Any]) -> list[StaffAccountOut]:
+async def staff_accounts_api(request: Request[Any, Any, Any]) -> list[staff_accounts.StaffAccount]:
     """The owner and every staff member: state (active, pending: invited without a password yet, disabled), the
     expiry of an open setup link, and the last login."""
     async with request.app.state.db.read() as session:
-        return [_account_out(a) for a in await staff_accounts.staff_accounts(session)]
+        return await staff_accounts.staff_accounts(session)
 
 
 @post("/api/staff/accounts/{account_id:int}/setup-link", summary="New setup link for a staff member (owner only)",

@@ -17,17 +17,23 @@ from tests.conftest import run_db
 pytestmark = pytest.mark.browser
 
 
+async def _rotating_judge(session: Any) -> tuple[Venue, Venue, int, int]:
+    """V1, V2, and the person and account of V1's first judge who is not its chief (the one rotated into V2)."""
+    venues = {v.code: v for v in (await session.execute(select(Venue))).scalars()}
+    v1, v2 = venues["V1"], venues["V2"]
+    person = (await session.execute(select(PanelMember.person_id).where(
+        PanelMember.venue_id == v1.id, PanelMember.is_chief.is_(False)).order_by(PanelMember.id).limit(1))
+              ).scalar_one()
+    account = (await session.execute(select(Account.id).where(Account.person_id == person))).scalar_one()
+    return v1, v2, person, account
+
+
 def _arrange(server: LiveServer) -> dict[str, Any]:
     from judging.staff import assignment
 
     async def go(session: Any) -> dict[str, Any]:
-        venues = {v.code: v for v in (await session.execute(select(Venue))).scalars()}
-        v1, v2 = venues["V1"], venues["V2"]
-        person = (await session.execute(select(PanelMember.person_id).where(
-            PanelMember.venue_id == v1.id, PanelMember.is_chief.is_(False)).order_by(PanelMember.id).limit(1))
-                  ).scalar_one()
+        v1, v2, person, account = await _rotating_judge(session)
         await assignment.set_panel_member(session, v1.contest_id, v2.id, person)
-        account = (await session.execute(select(Account.id).where(Account.person_id == person))).scalar_one()
         staged = {}
         for v in (v1, v2):
             entry = (await session.execute(select(Entry).where(Entry.venue_id == v.id)
@@ -98,12 +104,7 @@ def test_both_stages_follow_their_venue_feeds(live_server: LiveServer, context: 
 def _arrange_again(server: LiveServer) -> dict[str, Any]:
     """The same judge (already on both panels from the first test), and the second venue's next entry."""
     async def go(session: Any) -> dict[str, Any]:
-        venues = {v.code: v for v in (await session.execute(select(Venue))).scalars()}
-        v1, v2 = venues["V1"], venues["V2"]
-        person = (await session.execute(select(PanelMember.person_id).where(
-            PanelMember.venue_id == v1.id, PanelMember.is_chief.is_(False)).order_by(PanelMember.id).limit(1))
-                  ).scalar_one()
-        account = (await session.execute(select(Account.id).where(Account.person_id == person))).scalar_one()
+        _, v2, _, account = await _rotating_judge(session)
         nxt = (await session.execute(select(Entry).where(Entry.venue_id == v2.id)
                                      .order_by(Entry.running_order).offset(3).limit(1))).scalar_one()
         return {"account": account, "v2": v2.id, "next_v2": (nxt.id, nxt.title)}
