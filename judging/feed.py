@@ -70,6 +70,7 @@ from live.protocol import (
     audience_sees,
     encode,
     parse_data,
+    public_entry_status,
     venue_of,
 )
 from live.protocol import Event as EventMsg
@@ -456,12 +457,13 @@ async def leaderboard(session: AsyncSession, contest: Contest) -> Leaderboard:
     entries = (await session.execute(
         select(Entry).where(Entry.contest_id == contest.id).order_by(Entry.code))).scalars().all()
     views = {e.id: _entry_view(e, keys.get(e.topic_type_id, "")) for e in entries}
+    for view in views.values():  # the public sees no status before a release (live.protocol.PUBLIC_KINDS)
+        view.status = public_entry_status(view.status)
     results = await _released_results(session, views, Event.contest_id == contest.id)
     board = Leaderboard(
         contest_id=contest.id, name=contest.name,
         topic_types=[TopicTypeView(key=t.key, name_zh=t.name_zh, name_en=t.name_en) for t in tts],
-        venues={v.id: VenueBrief(id=v.id, code=v.code, name=v.name, current_entry_id=v.current_entry_id)
-                for v in venues},
+        venues={v.id: VenueBrief(id=v.id, code=v.code, name=v.name) for v in venues},
         entries=views, results=results,
     )
     board.ranks = board_ranks(board)

@@ -102,11 +102,8 @@ def apply_venue(state: VenueState, data: EventData, seq: int = 0) -> None:
 
 
 def apply_board(board: Leaderboard, data: EventData, seq: int = 0) -> None:
-    if isinstance(data, VenueCurrent):
-        venue = board.venues.get(data.venue_id)
-        if venue is not None:
-            venue.current_entry_id = data.entry_id
-    elif _apply_entries(board.entries, board.results, data, seq):
+    """The public feed's events (``live.protocol.PUBLIC_KINDS``: results and the approved grade list)."""
+    if _apply_entries(board.entries, board.results, data, seq):
         board.ranks = board_ranks(board)
 
 

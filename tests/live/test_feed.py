@@ -25,6 +25,7 @@ from live.protocol import (
     Snapshot,
     Synced,
     VenueState,
+    audience_sees,
     encode,
     parse_data,
 )
@@ -169,10 +170,12 @@ def _status(client: Any, v: Any, entry: int, headers: dict[str, str]) -> str:
 
 
 def test_db_snapshot_equals_fold_of_the_log(settings: Any, demo: int, client: Any, app: Any) -> None:
-    """The state a reconnecting screen gets (snapshot from tables) equals replaying every logged event."""
+    """The state a reconnecting screen gets (snapshot from tables) equals replaying every logged event; the public
+    board's equals its own snapshot plus the public feed's events (results only, no stage or status)."""
     v = venue_info(settings)
     display = bearer(settings, v.display)
     initial = client.get(f"/api/live/venue/{v.venue_id}", headers=display).content
+    board_initial = msgspec.json.decode(client.get(f"/api/live/board/{v.contest_id}").content, type=Snapshot)
     entry = _stage_and_score(client, settings, v)
     chief = bearer(settings, v.chief)
     wait_for(lambda: _status(client, v, entry, chief) == "unofficial")
@@ -192,6 +195,15 @@ def test_db_snapshot_equals_fold_of_the_log(settings: Any, demo: int, client: An
     start = msgspec.json.decode(initial, type=Snapshot)
     assert fold(start.state, events) == now.state
     assert now.state.results[entry].display == "88.17"  # type: ignore[union-attr]
+
+    board_now = msgspec.json.decode(client.get(f"/api/live/board/{v.contest_id}").content, type=Snapshot)
+    public = [(seq, d) for seq, d in events if audience_sees("public", d)]
+    assert [d.__struct_config__.tag for _, d in public] == ["result.released"]
+    assert fold(board_initial.state, public) == board_now.state
+    statuses = {e.status for e in board_now.state.entries.values()}  # type: ignore[union-attr]
+    assert statuses == {"scheduled", "released"}, statuses  # presenting, scoring, absent: not the public's
+    assert board_now.state.entries[entry].status == "released"  # type: ignore[union-attr]
+    assert b"current_entry_id" not in client.get(f"/api/live/board/{v.contest_id}").content
 
 
 def test_feed_auth(settings: Any, demo: int, client: Any) -> None:

@@ -77,12 +77,8 @@ export function apply(state, d, seq) {
       state.ranks = ranksOf(state.results);
     }
   } else if (state.type === "leaderboard") {
-    if (d.kind === "venue.current") {
-      const v = state.venues[d.venue_id];
-      if (v) v.current_entry_id = d.entry_id;
-    } else if (applyEntries(state, d, seq)) {
-      state.ranks = boardRanks(state);
-    }
+    // The public feed carries results and the approved grade list only (live.protocol.PUBLIC_KINDS).
+    if (applyEntries(state, d, seq)) state.ranks = boardRanks(state);
   }
 }
 
