@@ -61,9 +61,10 @@ def make_stores(settings: Settings) -> StoreRegistry:
 
 
 def add_template_filters(engine: JinjaTemplateEngine, settings: Settings) -> None:
-    from judging.web import local_time, points
+    from judging.web import local_time, percent, points
 
     engine.engine.filters["points"] = points
+    engine.engine.filters["percent"] = percent
     engine.engine.filters["local"] = lambda value, fmt="%Y-%m-%d %H:%M": local_time(value, settings.tz, fmt)
     engine.engine.globals["tz_label"] = lambda: local_time(None, settings.tz, "")  # e.g. "UTC+08:00", now
 

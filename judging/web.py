@@ -40,6 +40,17 @@ def points(value: Any, signed: bool = False, missing: str = "—") -> str:
     return f"+{shown}" if signed and not shown.startswith("-") else shown
 
 
+def percent(value: Any, missing: str = "—") -> str:
+    """A probability (0..1) as the staff pages and the CSV export show it: a whole percentage rounded half up,
+    e.g. 0.825 -> "83%" (``"%.0f%%"`` gives "82%"); ``missing`` for None. The .xlsx export keeps the number and
+    formats it ``0%``."""
+    if value is None:
+        return missing
+    from scoring import round_half_up
+
+    return f"{float(round_half_up(100 * float(value), 0)):.0f}%"
+
+
 def local_time(value: Any, tz: tzinfo, fmt: str) -> str:
     """A stored (UTC) time in the contest's zone, e.g. "2025-05-20 08:30"; "" for None. With ``value`` None and
     an empty ``fmt``: the zone's label for a column header ("UTC+08:00")."""

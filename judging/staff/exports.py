@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from judging.db.models import Contest, GradeResult, GradeRun, Rubric, RubricItem
 from judging.staff.grading import Inputs, load_inputs
+from judging.web import percent
 from scoring import round_half_up
 
 GRADE_HEADERS = ["排名", "成果编号", "成果名称", "小组名称", "企业名称", "推荐单位", "课题类型", "分会场", "初审得分",
@@ -67,8 +68,11 @@ def _grade_row(r: dict[str, Any]) -> list[Any]:
     return [r.get("rank"), r.get("code"), r.get("title"), r.get("team"), r.get("organization"),
             r.get("recommending_unit"), r.get("topic"), r.get("venue"), _round(r.get("initial")),
             _round(r.get("onsite")), _round(r.get("final")), r.get("grade"),
-            None if r.get("probability") is None else round(float(r["probability"]), 3),
+            None if r.get("probability") is None else round(float(r["probability"]), 2),
             "是" if r.get("recommended") else "", review_note(r.get("review"))]
+
+
+PROBABILITY_COLUMN = GRADE_HEADERS.index("该等级概率")
 
 
 def review_note(review: dict[str, Any] | None) -> str:
@@ -98,6 +102,7 @@ def grade_list_xlsx(contest: Contest, run: GradeRun, results: list[dict[str, Any
         cell.font = BOLD
     for r in results:
         ws.append(_grade_row(r))
+        ws.cell(row=ws.max_row, column=PROBABILITY_COLUMN + 1).number_format = "0%"  # a number, shown as the page does
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(GRADE_HEADERS))
     ws["A1"].font = Font(bold=True, size=14)
     ws["A1"].alignment = Alignment(horizontal="center")
@@ -111,7 +116,9 @@ def grade_list_csv(results: list[dict[str, Any]]) -> bytes:
     w = csv.writer(buf)
     w.writerow(GRADE_HEADERS)
     for r in results:
-        w.writerow(["" if v is None else v for v in _grade_row(r)])
+        row = _grade_row(r)
+        row[PROBABILITY_COLUMN] = percent(row[PROBABILITY_COLUMN], missing="")
+        w.writerow(["" if v is None else v for v in row])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")  # BOM: Excel opens UTF-8 CSV correctly
 
 

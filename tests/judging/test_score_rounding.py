@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from judging.staff.exports import _round
-from judging.web import points
+from judging.web import percent, points
 from live.results import PanelMark, panel_outcome
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "judging" / "templates"
@@ -39,5 +39,12 @@ def test_the_screen_and_the_list_agree_on_a_half() -> None:
 
 def test_no_template_formats_a_score_with_printf() -> None:
     offenders = [f"{p.name}: {m}" for p in TEMPLATES.rglob("*.html")
-                 for m in re.findall(r'"%[+]?\.2f"\|format\([^)]*\)', p.read_text(encoding="utf-8"))]
-    assert offenders == [], "use the points filter (half up), not printf rounding"
+                 for m in re.findall(r'"%[+]?\.[0-9]f%*"\|format\([^)]*\)', p.read_text(encoding="utf-8"))]
+    assert offenders == [], "use the points and percent filters (half up), not printf rounding"
+
+
+@pytest.mark.parametrize(("value", "shown"), [(0.825, "83%"), (0.835, "84%"), (0.8, "80%"), (0.004, "0%"),
+                                              (1.0, "100%"), (0.995, "100%")])
+def test_a_probability_is_a_whole_percentage_rounded_half_up(value: float, shown: str) -> None:
+    assert percent(value) == shown  # "%.0f%%" gave 82% for 0.825
+    assert percent(None) == "—" and percent(None, missing="") == ""

@@ -3,6 +3,7 @@ outdated by a later correction), exports opened with openpyxl, and the audit tra
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from collections import Counter
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 from judging.db.models import AuditLog, Contest, Entry, GradeResult, GradeRun, PanelMember, ReviewerAssignment, Venue
 from judging.settings import Settings
 from judging.staff import assignment, grading
+from judging.web import percent
 from scoring import round_half_up
 from tests.conftest import run_db
 from tests.helpers import account_with_role, login_link, make_staff, staff_login
@@ -112,11 +114,20 @@ def test_exports_open_in_openpyxl_with_chinese_titles(settings: Settings, scored
     for code, row in by_code.items():
         assert row[header.index("等级")] == stored[code]["grade"]
         assert row[header.index("最终得分")] == float(round_half_up(stored[code]["final"], 2))  # as the screens
+    # The probability is a number Excel shows as the run page does (a whole percentage), not a raw fraction.
+    column = header.index("该等级概率") + 1
+    probs = [ws.cell(row=n, column=column) for n in range(4, 4 + len(rows))]
+    assert {c.number_format for c in probs} == {"0%"}
+    assert all(0 <= c.value <= 1 for c in probs) and any(c.value < 1 for c in probs)
 
     r = client.get(f"{base}/grades.csv")
     assert r.headers["content-type"] == "text/csv; charset=utf-8"
     text = r.content.decode("utf-8-sig")
     assert text.splitlines()[0].startswith("排名,成果编号,成果名称") and len(text.splitlines()) == 31
+    lines = list(csv.reader(io.StringIO(text)))
+    shown = {line[1]: line[lines[0].index("该等级概率")] for line in lines[1:]}
+    assert shown == {x["code"]: percent(x["probability"], missing="") for x in run["results"]}
+    assert all(re.fullmatch(r"\d{1,3}%", v) for v in shown.values()), shown
 
     wb = load_workbook(io.BytesIO(client.get(f"{base}/venues.xlsx").content))
     assert wb.sheetnames == ["第一分会场评分表", "第二分会场评分表", "第三分会场评分表"]
