@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import secrets
+import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -304,10 +305,30 @@ async def setup_rubric(request: Request[Any, Any, Any], contest_id: FromPath[int
 
 
 # ============================================================================================ import
+UPLOAD_KEEP_S = 24 * 3600
+"""How long an uploaded import file (and its name and commit claim) is kept in ``var/imports``: a day to read the
+report and commit. The files hold people's names and organizations, so they do not stay on the server for good."""
+
+
 def _imports_dir(request: Request[Any, Any, Any]) -> Path:
     d = Path(request.app.state.settings.var_dir) / "imports"
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+def sweep_uploads(d: Path, keep_s: float = UPLOAD_KEEP_S, now: float | None = None) -> int:
+    """Delete the uploads in ``d`` older than ``keep_s`` with their name and claim files; returns how many files
+    went. A claim left by a process killed mid-import goes with its upload (upload the file again)."""
+    limit = (time.time() if now is None else now) - keep_s
+    gone = 0
+    for p in d.iterdir():
+        try:
+            if p.is_file() and p.stat().st_mtime < limit:
+                p.unlink()
+                gone += 1
+        except FileNotFoundError:  # another request swept it first
+            continue
+    return gone
 
 
 def _kind(kind: str) -> str:
@@ -405,6 +426,7 @@ async def import_upload(
     filename = (data.file.filename or "upload.xlsx").replace("/", "_")[-120:]
     token = secrets.token_hex(12)
     suffix = ".csv" if filename.lower().endswith((".csv", ".txt", ".tsv")) else ".xlsx"
+    sweep_uploads(_imports_dir(request))
     (_imports_dir(request) / f"{token}{suffix}").write_bytes(content)
     (_imports_dir(request) / f"{token}.name").write_text(filename, encoding="utf-8")
     report = await _do_import(request, contest_id, kind, content, filename, dry_run=True, only_valid=False,
@@ -421,7 +443,7 @@ def _stored(request: Request[Any, Any, Any], token: str) -> tuple[bytes, str]:
     d = _imports_dir(request)
     for suffix in (".xlsx", ".csv"):
         p = d / f"{token}{suffix}"
-        if p.exists():
+        if p.exists() and p.stat().st_mtime >= time.time() - UPLOAD_KEEP_S:
             name_file = d / f"{token}.name"
             name = name_file.read_text(encoding="utf-8") if name_file.exists() else p.name
             return p.read_bytes(), name

@@ -416,3 +416,32 @@ def test_an_unknown_import_or_upload_is_a_page_in_chinese(settings: Settings, cl
     r = client.post(f"/staff/contests/{cid}/import/entries/0123456789abcdef01234567/commit",
                     headers={"accept": "text/html"})
     assert r.status_code == 404 and "上传的文件已过期" in r.text
+
+
+def test_uploads_are_kept_a_day_then_swept(settings: Settings, client: Any) -> None:
+    """An upload older than a day is refused as expired and deleted, with its name and commit claim, by the next
+    upload; a fresh one stays."""
+    import os
+    import time
+    from pathlib import Path
+
+    cid = _contest(settings)
+    make_staff(settings)
+    staff_login(client)
+    files = {"file": ("成果汇总.xlsx", ugly_entries(), importing_mime())}
+    r = client.post(f"/staff/contests/{cid}/import/entries", files=files, data={"stage": "initial"})
+    old = r.text.split("/import/entries/")[1].split("/commit")[0]
+    imports = Path(settings.var_dir) / "imports"
+    (imports / f"{old}.committed").touch()  # as a process killed mid-import leaves it
+    day_ago = time.time() - 24 * 3600 - 60
+    for p in imports.glob(f"{old}.*"):
+        os.utime(p, (day_ago, day_ago))
+    r = client.post(f"/staff/contests/{cid}/import/entries/{old}/commit", data={"stage": "initial"},
+                    headers={"accept": "text/html"})
+    assert r.status_code == 404 and "上传的文件已过期" in r.text
+    assert _count(settings, Entry, Entry.contest_id == cid) == 0
+    r = client.post(f"/staff/contests/{cid}/import/entries", files=files, data={"stage": "initial"})
+    fresh = r.text.split("/import/entries/")[1].split("/commit")[0]
+    assert sorted(p.name for p in imports.iterdir()) == [f"{fresh}.name", f"{fresh}.xlsx"]
+    r = client.post(f"/staff/contests/{cid}/import/entries/{fresh}/commit", data={"stage": "initial"})
+    assert r.status_code == 200 and _count(settings, Entry, Entry.contest_id == cid) == 4
