@@ -18,7 +18,7 @@ from judging import accounts as staff_accounts
 from judging.accounts import SETUP_LINK_TTL, invite_staff, link_url, reissue_login_link, revoke_tokens, setup_url
 from judging.audit import record
 from judging.auth import Principal, requires_owner, requires_staff
-from judging.db.models import Account, AuditLog, Contest, Entry, PanelMember, Person, RoleGrant, Venue
+from judging.db.models import Account, AuditLog, Contest, Entry, PanelMember, Person, RoleGrant, TopicType, Venue
 from judging.errors import PodiumError, Refusal
 from judging.staff.web import HANDLERS as STAFF_CONSOLE
 from judging.staff.web import _bad
@@ -73,6 +73,9 @@ class AuditRow(msgspec.Struct):
     reason: str
     detail: dict[str, Any]
     ip: str
+    target_name: str = ""
+    """What ``target`` names, as people know it (an account's or person's name, a venue's or contest's name, an
+    entry's code, a topic type's Chinese name); "" for other targets or one deleted since."""
 
 
 class ReasonForm(msgspec.Struct):
@@ -270,11 +273,37 @@ async def _audit_rows(session: Any, who: int | None, action: str | None, entry_i
     if until is not None:
         stmt = stmt.where(AuditLog.at <= until)
     stmt = stmt.order_by(AuditLog.id.desc()).limit(limit)
-    return [
+    rows = [
         AuditRow(a.id, a.at, a.account_id, name or "", a.action, a.contest_id, a.entry_id, a.target, a.reason,
                  a.detail or {}, a.ip)
         for a, name in (await session.execute(stmt)).all()
     ]
+    names = await _target_names(session, [r.target for r in rows])
+    for r in rows:
+        r.target_name = names.get(r.target, "")
+    return rows
+
+
+_TARGET_NAMES: dict[str, tuple[Any, Any]] = {
+    "account": (Account.id, Account.display_name), "person": (Person.id, Person.name),
+    "venue": (Venue.id, Venue.name), "contest": (Contest.id, Contest.name), "entry": (Entry.id, Entry.code),
+    "topic_type": (TopicType.id, TopicType.name_zh),
+}
+
+
+async def _target_names(session: Any, targets: list[str]) -> dict[str, str]:
+    """``{"venue:3": "第一分会场", ...}`` for the audit targets whose kind has a name: one query per kind."""
+    ids: dict[str, set[int]] = {}
+    for target in targets:
+        kind, _, ident = target.partition(":")
+        if kind in _TARGET_NAMES and ident.isdigit():
+            ids.setdefault(kind, set()).add(int(ident))
+    out: dict[str, str] = {}
+    for kind, wanted in ids.items():
+        key, name = _TARGET_NAMES[kind]
+        for ident, label in (await session.execute(select(key, name).where(key.in_(sorted(wanted))))).all():
+            out[f"{kind}:{ident}"] = label or ""
+    return out
 
 
 @get("/api/staff/audit", summary="Audit log", tags=["staff"])

@@ -185,3 +185,10 @@ def test_the_audit_page_names_actions_in_the_viewers_language(client: TestClient
     assert "打印二维码登录单 <code" in page and "<td>打印二维码登录单</td>" in page  # the action, and its reason
     english = client.get("/staff/audit?lang=en").text
     assert "Logged in <code class=\"muted\">auth.login</code>" in english
+    # Targets are named as people know them, with the stored reference beside.
+    invited = run_db(settings, lambda s: s.scalar(select(Account.id).where(Account.display_name == "王老师")))
+    assert f'王老师 <code class="muted">account:{invited}</code>' in page
+    assert f'第一分会场 <code class="muted">venue:{venue}</code>' in page
+    rows = client.get("/api/staff/audit").json()
+    assert {(r["target"], r["target_name"]) for r in rows if r["action"] == "account.invite"} == {
+        (f"account:{invited}", "王老师")}
