@@ -79,6 +79,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        from judging.staff.web import sweep_uploads
+
+        imports = Path(settings.var_dir) / "imports"
+        if imports.is_dir():
+            sweep_uploads(imports)  # uploads older than a day (they hold people's names)
         try:
             yield
         finally:

@@ -187,8 +187,8 @@ PUBLIC_KINDS = frozenset({"result.released", "result.corrected", "grades.finaliz
 """The public board (``/ws/board/{contest_id}``) shows released results only (PRODUCT.md: audience and big screens), so
 its feed carries only what changes them. The stage (``venue.current``) and the statuses before a release
 (``entry.status``) stay on the venue feeds: no transition takes an entry out of ``released``/``official``, so a
-status event never changes what the board shows, and on a national day they were 78 % of the board's frames (six
-million over the benchmark day, against 1.5 million releases). The board's snapshot matches
+status event never changes what the board shows, and on a national benchmark day they were 5.35 million of the
+board's 6.82 million frames (1.47 million releases). The board's snapshot matches
 (:func:`public_entry_status`, no stage in :class:`VenueBrief`), so a snapshot plus the public events is the next
 snapshot."""
 CONSOLE_KINDS = DISPLAY_KINDS | {"presence", "help.called", "help.resolved"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -278,8 +279,9 @@ async def _audit_rows(session: Any, who: int | None, action: str | None, entry_i
                  a.detail or {}, a.ip)
         for a, name in (await session.execute(stmt)).all()
     ]
-    names = await _target_names(session, [r.target for r in rows])
-    for r in rows:
+    named = [r for r in rows if not r.action.startswith("import.")]  # an import's target is its file's name
+    names = await _target_names(session, [r.target for r in named])
+    for r in named:
         r.target_name = names.get(r.target, "")
     return rows
 
@@ -291,12 +293,16 @@ _TARGET_NAMES: dict[str, tuple[Any, Any]] = {
 }
 
 
+_PLAIN_ID = re.compile(r"[0-9]{1,9}")
+"""A stored id (ASCII digits, within an INTEGER column); not ``str.isdigit``, which takes "²"."""
+
+
 async def _target_names(session: Any, targets: list[str]) -> dict[str, str]:
     """``{"venue:3": "第一分会场", ...}`` for the audit targets whose kind has a name: one query per kind."""
     ids: dict[str, set[int]] = {}
     for target in targets:
         kind, _, ident = target.partition(":")
-        if kind in _TARGET_NAMES and ident.isdigit():
+        if kind in _TARGET_NAMES and _PLAIN_ID.fullmatch(ident):
             ids.setdefault(kind, set()).add(int(ident))
     out: dict[str, str] = {}
     for kind, wanted in ids.items():

@@ -68,7 +68,7 @@ def _grade_row(r: dict[str, Any]) -> list[Any]:
     return [r.get("rank"), r.get("code"), r.get("title"), r.get("team"), r.get("organization"),
             r.get("recommending_unit"), r.get("topic"), r.get("venue"), _round(r.get("initial")),
             _round(r.get("onsite")), _round(r.get("final")), r.get("grade"),
-            None if r.get("probability") is None else round(float(r["probability"]), 2),
+            _round(r.get("probability")),  # half up, as the page's percentage: 0.825 -> 0.83 -> 83%
             "是" if r.get("recommended") else "", review_note(r.get("review"))]
 
 

@@ -307,7 +307,8 @@ async def setup_rubric(request: Request[Any, Any, Any], contest_id: FromPath[int
 # ============================================================================================ import
 UPLOAD_KEEP_S = 24 * 3600
 """How long an uploaded import file (and its name and commit claim) is kept in ``var/imports``: a day to read the
-report and commit. The files hold people's names and organizations, so they do not stay on the server for good."""
+report and commit. The files hold people's names and organizations, so they do not stay on the server for good:
+older ones are swept when the server starts and with each new upload."""
 
 
 def _imports_dir(request: Request[Any, Any, Any]) -> Path:
@@ -326,7 +327,7 @@ def sweep_uploads(d: Path, keep_s: float = UPLOAD_KEEP_S, now: float | None = No
             if p.is_file() and p.stat().st_mtime < limit:
                 p.unlink()
                 gone += 1
-        except FileNotFoundError:  # another request swept it first
+        except OSError:  # another worker swept it first, or it cannot be removed: not this request's problem
             continue
     return gone
 
@@ -443,10 +444,14 @@ def _stored(request: Request[Any, Any, Any], token: str) -> tuple[bytes, str]:
     d = _imports_dir(request)
     for suffix in (".xlsx", ".csv"):
         p = d / f"{token}{suffix}"
-        if p.exists() and p.stat().st_mtime >= time.time() - UPLOAD_KEEP_S:
+        try:
+            if p.stat().st_mtime < time.time() - UPLOAD_KEEP_S:
+                break
             name_file = d / f"{token}.name"
             name = name_file.read_text(encoding="utf-8") if name_file.exists() else p.name
             return p.read_bytes(), name
+        except FileNotFoundError:  # not this suffix, or swept by another worker a moment ago
+            continue
     raise _bad("This upload has expired; upload the file again.", "not_found", 404)
 
 

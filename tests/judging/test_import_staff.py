@@ -445,3 +445,25 @@ def test_uploads_are_kept_a_day_then_swept(settings: Settings, client: Any) -> N
     assert sorted(p.name for p in imports.iterdir()) == [f"{fresh}.name", f"{fresh}.xlsx"]
     r = client.post(f"/staff/contests/{cid}/import/entries/{fresh}/commit", data={"stage": "initial"})
     assert r.status_code == 200 and _count(settings, Entry, Entry.contest_id == cid) == 4
+
+
+def test_the_server_sweeps_day_old_uploads_when_it_starts(settings: Settings, tmp_path: Any) -> None:
+    """The last uploads of a contest do not wait for another upload to go: a start-up sweeps them too."""
+    import os
+    import time
+    from pathlib import Path
+
+    from litestar.testing import TestClient
+
+    from judging.app import create_app
+
+    imports = Path(settings.var_dir) / "imports"
+    imports.mkdir(parents=True, exist_ok=True)
+    for name in ("old.xlsx", "old.name", "old.committed", "new.xlsx", "new.name"):
+        (imports / name).write_bytes(b"x")
+    day_ago = time.time() - 24 * 3600 - 60
+    for name in ("old.xlsx", "old.name", "old.committed"):
+        os.utime(imports / name, (day_ago, day_ago))
+    with TestClient(create_app(settings)):
+        pass
+    assert sorted(p.name for p in imports.iterdir()) == ["new.name", "new.xlsx"]

@@ -278,7 +278,7 @@ def test_lock_and_reopen_reach_the_tablets_on_the_venue_feed(client: TestClient[
     """``sheets.locked`` and ``sheet.reopened`` are on the venue feed (the panel's tablets re-read their state: a
     reopened sheet can be corrected at once) with who and which sheet, never values; the public feed has neither."""
     from live.protocol import Event as EventMsg
-    from live.protocol import SheetReopened, SheetsLocked, Synced, VenueCurrent
+    from live.protocol import SheetReopened, SheetsLocked, Snapshot, Synced, VenueCurrent
     from tests.live.helpers import receive_until
 
     entry = p.entries[1]
@@ -298,12 +298,16 @@ def test_lock_and_reopen_reach_the_tablets_on_the_venue_feed(client: TestClient[
         reopened = got[-1].data
         assert (reopened.entry_id, reopened.person_id, reopened.sheet_id) == (entry, judge.person_id,
                                                                               receipt["sheet_id"])
-        # The next entry on stage afterwards is the first thing the public feed carries: no lock, no reopening.
         staff = bearer(settings, make_staff(settings))
         r = client.post(f"/api/venue/{p.venue_id}/stage", json={"entry_id": p.entries[2]}, headers=staff)
         assert r.status_code == 200, r.text
-        public = receive_until(board, lambda m: isinstance(m, EventMsg) and isinstance(m.data, VenueCurrent))
-        assert not any(isinstance(m, EventMsg) and isinstance(m.data, SheetReopened | SheetsLocked) for m in public)
+        receive_until(venue, lambda m: isinstance(m, EventMsg) and isinstance(m.data, VenueCurrent))
+    # The public feed carries none of it: no lock, no reopening, no stage (results only). A board that resumes
+    # from the log's start gets the log replayed for its audience (not a snapshot), and it is empty.
+    with client.websocket_connect(f"/ws/board/{contest}?since=1") as board:
+        public = receive_until(board, lambda m: isinstance(m, Synced))
+    assert not any(isinstance(m, Snapshot) for m in public)
+    assert not any(isinstance(m, EventMsg) for m in public), public
     raw = run_db(settings, lambda s: _all(s, select(Event.payload).where(Event.kind.in_(("sheet.reopened",
                                                                                          "sheets.locked")))))
     assert raw and all(not {"values", "total"} & set(payload) for payload in raw)

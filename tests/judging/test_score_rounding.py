@@ -48,3 +48,20 @@ def test_no_template_formats_a_score_with_printf() -> None:
 def test_a_probability_is_a_whole_percentage_rounded_half_up(value: float, shown: str) -> None:
     assert percent(value) == shown  # "%.0f%%" gave 82% for 0.825
     assert percent(None) == "—" and percent(None, missing="") == ""
+
+
+@pytest.mark.parametrize("p", [0.825, 0.995, 0.015, 0.125, 0.5, None])
+def test_the_exports_show_the_pages_percentage(p: float | None) -> None:
+    """One rounding: the .xlsx cell (shown as ``0%``) and the CSV text give the run page's percentage, also on a
+    half (0.825 was 0.82 in the exports, half-even on the binary float, and 83% on the page)."""
+    import csv
+    import io
+
+    from judging.staff.exports import GRADE_HEADERS, PROBABILITY_COLUMN, _grade_row, grade_list_csv
+
+    row = {"code": "2026-001", "probability": p}
+    cell = _grade_row(row)[PROBABILITY_COLUMN]
+    assert percent(cell) == percent(p)
+    lines = list(csv.reader(io.StringIO(grade_list_csv([row]).decode("utf-8-sig"))))
+    assert lines[0][PROBABILITY_COLUMN] == GRADE_HEADERS[PROBABILITY_COLUMN] == "该等级概率"
+    assert lines[1][PROBABILITY_COLUMN] == percent(p, missing="")

@@ -192,3 +192,18 @@ def test_the_audit_page_names_actions_in_the_viewers_language(client: TestClient
     rows = client.get("/api/staff/audit").json()
     assert {(r["target"], r["target_name"]) for r in rows if r["action"] == "account.invite"} == {
         (f"account:{invited}", "王老师")}
+    # Targets that only look like references are shown as written: an import's file name (whatever it is called),
+    # digits that are not ASCII, an id beyond the column. None of them breaks the page.
+    async def odd(session: Any) -> None:
+        for action, target in (("import.entries", f"venue:{venue}"), ("account.invite", "account:²"),
+                               ("account.invite", "entry:99999999999")):
+            session.add(AuditLog(action=action, target=target, contest_id=contest))
+        await session.commit()
+
+    run_db(settings, odd)
+    rows = client.get("/api/staff/audit").json()
+    assert {(r["target"], r["target_name"]) for r in rows if r["target"] in (
+        f"venue:{venue}", "account:²", "entry:99999999999")} == {
+        (f"venue:{venue}", ""), (f"venue:{venue}", "第一分会场"), ("account:²", ""), ("entry:99999999999", "")}
+    page = client.get("/staff/audit")
+    assert page.status_code == 200 and "account:²" in page.text
