@@ -317,19 +317,16 @@ def _imports_dir(request: Request[Any, Any, Any]) -> Path:
     return d
 
 
-def sweep_uploads(d: Path, keep_s: float = UPLOAD_KEEP_S, now: float | None = None) -> int:
-    """Delete the uploads in ``d`` older than ``keep_s`` with their name and claim files; returns how many files
-    went. A claim left by a process killed mid-import goes with its upload (upload the file again)."""
-    limit = (time.time() if now is None else now) - keep_s
-    gone = 0
+def sweep_uploads(d: Path) -> None:
+    """Delete the uploads in ``d`` older than :data:`UPLOAD_KEEP_S` with their name and claim files. A claim left
+    by a process killed mid-import goes with its upload (upload the file again)."""
+    limit = time.time() - UPLOAD_KEEP_S
     for p in d.iterdir():
         try:
             if p.is_file() and p.stat().st_mtime < limit:
                 p.unlink()
-                gone += 1
         except OSError:  # another worker swept it first, or it cannot be removed: not this request's problem
             continue
-    return gone
 
 
 def _kind(kind: str) -> str:
@@ -427,9 +424,10 @@ async def import_upload(
     filename = (data.file.filename or "upload.xlsx").replace("/", "_")[-120:]
     token = secrets.token_hex(12)
     suffix = ".csv" if filename.lower().endswith((".csv", ".txt", ".tsv")) else ".xlsx"
-    sweep_uploads(_imports_dir(request))
-    (_imports_dir(request) / f"{token}{suffix}").write_bytes(content)
-    (_imports_dir(request) / f"{token}.name").write_text(filename, encoding="utf-8")
+    imports = _imports_dir(request)
+    sweep_uploads(imports)
+    (imports / f"{token}{suffix}").write_bytes(content)
+    (imports / f"{token}.name").write_text(filename, encoding="utf-8")
     report = await _do_import(request, contest_id, kind, content, filename, dry_run=True, only_valid=False,
                               stage=stage)
     async with request.app.state.db.read() as session:
