@@ -129,9 +129,11 @@ class World:
         await revoke_tokens(session, accounts["revoked"])
         entry_x = await session.get(Entry, declared.entry_id)
         sheet = await self._onsite_sheet(session, plain, entry_x)
+        # Venue 1 and entry X's topic type are in use: the setup delete routes refuse them (409), so the world the
+        # later callers need is never deleted.
         self.ids = {"contest_id": contest.id, "venue_id": v1, "other_venue_id": v3, "entry_id": entry_x.id,
                     "account_id": spare.id, "sheet_id": int(sheet), "run_id": 999, "rubric_id": 1,
-                    "conflict_id": 999, "help_call_id": 999}
+                    "conflict_id": 999, "help_call_id": 999, "topic_type_id": entry_x.topic_type_id}
 
 
     async def _onsite_sheet(self, session: Any, person_id: int, entry: Entry) -> int:

@@ -308,6 +308,30 @@ ZH: dict[str, str] = {
         "每行应为：代码 | 中文名称 | 英文名称 | 满分 | 步长。这一行不符合：“{line}”",
     "a venue needs a code and a name": "分会场需要编号和名称。", "venue code {code} is taken": "分会场编号 {code} 已被使用。",
     "no such venue": "没有这个分会场。",
+    # deleting a venue or topic type made by mistake (judging/staff/setup.py; templates/staff/setup.html)
+    "Delete": "删除", "msg:deleted": "已删除。", "no such topic type": "没有这个课题类型。",
+    "venue {code} still has entries assigned ({n}): move them to another venue on the assignment page, then delete "
+    "it":
+        "分会场 {code} 还有 {n} 个成果：请先在分配页把它们移到其他分会场，再删除。",
+    "venue {code} still has judges on its panel ({n}): remove them on the assignment page, then delete it":
+        "分会场 {code} 的评委组还有 {n} 位评委：请先在分配页移除，再删除。",
+    "venue {code} has been used live (its events, help calls or tablets are on record, and that record is kept), so "
+    "it cannot be deleted: rename it and use it instead":
+        "分会场 {code} 已在现场使用过（已有事件、求助或平板记录，这些记录必须保留），因此不能删除；可以改名后继续使用。",
+    "topic type {key} is still the topic type of entries ({n}): import them again with the right topic type, then "
+    "delete it":
+        "课题类型 {key} 下还有 {n} 个成果：请先用正确的课题类型重新导入这些成果，再删除。",
+    "topic type {key} has been scored against its rubrics, and those scores are kept: it cannot be deleted":
+        "课题类型 {key} 已按其评分表评过分，这些成绩必须保留，因此不能删除。",
+    "Delete venue {code} {name}? Its host and screen logins stop working. A venue that has entries, judges or a "
+    "record of use is not deleted.":
+        "删除分会场 {code} {name}？其主持人和大屏的登录链接将失效。已有成果、评委或使用记录的分会场不会被删除。",
+    "Only a venue nothing uses yet can be deleted (no entries, no judges, never used live). Move its entries and "
+    "judges on the assignment page first.":
+        "只有尚未使用的分会场可以删除（没有成果、没有评委、未在现场使用过）。请先在分配页移走其成果和评委。",
+    "Delete topic type {name} with its rubrics? A topic type that entries have or that has been scored is not "
+    "deleted.":
+        "删除课题类型“{name}”及其评分表？已有成果属于该类型或已按其评分的课题类型不会被删除。",
     "minutes must be a whole number between 0 and 180": "分钟数必须是 0 到 180 之间的整数。",
     "minutes must be between 0 and 180": "分钟数必须在 0 到 180 之间。",
     "start time must look like 2024-05-20T08:30": "开始时间的格式应为 2024-05-20T08:30。",
@@ -366,7 +390,9 @@ ZH: dict[str, str] = {
     "audit:setup.rubric": "修改评分表",
     "audit:setup.stage_weights": "修改阶段权重",
     "audit:setup.topic_type": "添加课题类型",
+    "audit:setup.topic_type_delete": "删除课题类型",
     "audit:setup.venue": "保存分会场",
+    "audit:setup.venue_delete": "删除分会场",
     "audit:sheet.lock": "锁定评分表",
     "audit:sheet.reopen": "重新开放评分表",
     "audit:timer.start": "开始计时",
@@ -424,7 +450,7 @@ ZH: dict[str, str] = {
 }
 
 EN: dict[str, str] = {
-    "msg:saved": "Saved.", "msg:assigned": "Assigned.", "msg:finalized": "Finalized: the grade list is stamped.",
+    "msg:saved": "Saved.", "msg:deleted": "Deleted.", "msg:assigned": "Assigned.", "msg:finalized": "Finalized: the grade list is stamped.",
     "method:calibrated": "Bayesian calibration (recommended)", "method:additive": "Additive severity model",
     "method:trimmed": "Trimmed mean (drop highest and lowest)", "method:mean": "Mean", "method:median": "Median",
     "method:judge_z": "Per-judge standardization", "method:venue_z": "Per-venue standardization",
@@ -510,7 +536,9 @@ EN: dict[str, str] = {
     "audit:setup.rubric": "Rubric changed",
     "audit:setup.stage_weights": "Stage weights changed",
     "audit:setup.topic_type": "Topic type added",
+    "audit:setup.topic_type_delete": "Topic type deleted",
     "audit:setup.venue": "Venue saved",
+    "audit:setup.venue_delete": "Venue deleted",
     "audit:sheet.lock": "Sheets locked",
     "audit:sheet.reopen": "Sheet reopened",
     "audit:timer.start": "Timer started",

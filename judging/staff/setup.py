@@ -1,5 +1,6 @@
 """Contest setup services: contest with preset stages, topic types and rubrics; stage weights; rubric editing
-(until frozen by the first score); venues and their schedule; the grade rule. Callers audit and commit."""
+(until frozen by the first score); venues and their schedule; deleting a venue or topic type made by mistake
+(only while nothing uses it); the grade rule. Callers audit and commit."""
 
 from __future__ import annotations
 
@@ -9,20 +10,53 @@ from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from judging.db.models import Contest, Rubric, RubricItem, ScoreSheet, Stage, TopicType, Venue
+from judging.accounts import revoke_tokens
+from judging.db.models import (
+    Account,
+    Contest,
+    Entry,
+    Event,
+    HelpCall,
+    PanelMember,
+    Presence,
+    RoleGrant,
+    Rubric,
+    RubricItem,
+    ScoreSheet,
+    Stage,
+    TopicType,
+    Venue,
+)
 from judging.errors import Msgid, Refusal
 from judging.events import ensure_counter
 from judging.presets import DEFAULT_GRADE_RULE, STAGES, TOPIC_TYPES, TopicPreset
-from judging.staff.assignment import ensure_venue_accounts
+from judging.staff.assignment import VENUE_ACCOUNTS, ensure_venue_accounts
 
 
 class SetupError(Refusal):
     """A refused setup change: an English catalog template and its parameters (``str()`` is the English text;
-    the staff console shows it in the viewer's language)."""
+    the staff console shows it in the viewer's language). ``code`` and ``status_code`` are the HTTP error's."""
+
+    code = "invalid"
+    status_code = 400
+
+
+class SetupNotFound(SetupError):
+    """The venue or topic type named is not one of this contest's."""
+
+    code = "not_found"
+    status_code = 404
+
+
+class SetupInUse(SetupError):
+    """The venue or topic type is in use: deleting it would lose or rewrite what refers to it."""
+
+    code = "in_use"
+    status_code = 409
 
 
 async def create_contest(session: AsyncSession, name: str, year: int, organizer: str = "") -> Contest:
@@ -149,7 +183,9 @@ async def save_venue(session: AsyncSession, contest_id: int, data: dict[str, Any
         raise SetupError("venue code {code} is taken", code=code)
     old_name = None
     if venue_id is None:
-        position = int(await session.scalar(select(func.count(Venue.id)).where(Venue.contest_id == contest_id)) or 0)
+        # After the last one, not at the count: a deleted venue leaves a gap, and the others keep their places.
+        last = await session.scalar(select(func.max(Venue.position)).where(Venue.contest_id == contest_id))
+        position = 0 if last is None else int(last) + 1
         venue = Venue(contest_id=contest_id, code=code, name=name, position=position)
         session.add(venue)
     else:
@@ -181,6 +217,77 @@ async def save_venue(session: AsyncSession, contest_id: int, data: dict[str, Any
     await session.flush()
     await ensure_venue_accounts(session, venue, old_name=old_name)
     return venue
+
+
+async def delete_venue(session: AsyncSession, contest_id: int, venue_id: int) -> tuple[Venue, list[int]]:
+    """Delete a venue made by mistake, only while nothing refers to it: no entry assigned, nobody on its panel, and
+    no live record (event, help call, tablet presence). Those rows would otherwise be unassigned (``SET NULL``) or
+    deleted with it (``ON DELETE CASCADE``): the event log and the help calls are history that is never lost.
+
+    Its role grants go with it; its host and screen accounts, left with no role, are disabled and their login links
+    and sessions revoked, so the printed cards stop working. The other venues keep their positions. Returns the
+    deleted venue and the ids of the accounts disabled."""
+    venue = (await session.execute(select(Venue).where(Venue.id == venue_id).with_for_update())).scalar_one_or_none()
+    if venue is None or venue.contest_id != contest_id:
+        raise SetupNotFound("no such venue")
+    entries = await _count(session, Entry.id, Entry.venue_id == venue_id)
+    if entries:
+        raise SetupInUse("venue {code} still has entries assigned ({n}): move them to another venue on the "
+                         "assignment page, then delete it", code=venue.code, n=entries)
+    judges = await _count(session, PanelMember.id, PanelMember.venue_id == venue_id)
+    if judges:
+        raise SetupInUse("venue {code} still has judges on its panel ({n}): remove them on the assignment page, "
+                         "then delete it", code=venue.code, n=judges)
+    used = (await _count(session, Event.seq, Event.venue_id == venue_id)
+            + await _count(session, HelpCall.id, HelpCall.venue_id == venue_id)
+            + await _count(session, Presence.id, Presence.venue_id == venue_id))
+    if used or venue.current_entry_id is not None:
+        raise SetupInUse("venue {code} has been used live (its events, help calls or tablets are on record, and that "
+                         "record is kept), so it cannot be deleted: rename it and use it instead", code=venue.code)
+    own = {role for role, _ in VENUE_ACCOUNTS}
+    holders = set((await session.execute(
+        select(RoleGrant.account_id).where(RoleGrant.venue_id == venue_id, RoleGrant.role.in_(own)))).scalars())
+    await session.execute(delete(RoleGrant).where(RoleGrant.venue_id == venue_id))
+    # An account that still has a role elsewhere keeps it; the venue's own host and screen have none left.
+    kept = set((await session.execute(
+        select(RoleGrant.account_id).where(RoleGrant.account_id.in_(holders)))).scalars()) if holders else set()
+    disabled = sorted(holders - kept)
+    for account_id in disabled:
+        await revoke_tokens(session, account_id, ("setup", "login_link", "session"))
+        account = await session.get(Account, account_id)
+        if account is not None:
+            account.disabled = True
+    await session.execute(delete(Venue).where(Venue.id == venue_id))
+    await session.flush()
+    return venue, disabled
+
+
+async def delete_topic_type(session: AsyncSession, contest_id: int, topic_type_id: int) -> TopicType:
+    """Delete a topic type made by mistake, with its rubrics and their items, only while no entry has it and no score
+    sheet was started against one of its rubrics (a frozen rubric counts as scored)."""
+    tt = (await session.execute(select(TopicType).where(TopicType.id == topic_type_id).with_for_update())
+          ).scalar_one_or_none()
+    if tt is None or tt.contest_id != contest_id:
+        raise SetupNotFound("no such topic type")
+    entries = await _count(session, Entry.id, Entry.topic_type_id == topic_type_id)
+    if entries:
+        raise SetupInUse("topic type {key} is still the topic type of entries ({n}): import them again with the "
+                         "right topic type, then delete it", key=tt.key, n=entries)
+    rubric_ids = select(Rubric.id).where(Rubric.topic_type_id == topic_type_id)
+    scored = await _count(session, ScoreSheet.id, ScoreSheet.rubric_id.in_(rubric_ids))
+    frozen = await _count(session, Rubric.id, Rubric.topic_type_id == topic_type_id, Rubric.frozen_at.is_not(None))
+    if scored or frozen:
+        raise SetupInUse("topic type {key} has been scored against its rubrics, and those scores are kept: it cannot "
+                         "be deleted", key=tt.key)
+    await session.execute(delete(RubricItem).where(RubricItem.rubric_id.in_(rubric_ids)))
+    await session.execute(delete(Rubric).where(Rubric.topic_type_id == topic_type_id))
+    await session.execute(delete(TopicType).where(TopicType.id == topic_type_id))
+    await session.flush()
+    return tt
+
+
+async def _count(session: AsyncSession, column: Any, *where: Any) -> int:
+    return int(await session.scalar(select(func.count(column)).where(*where)) or 0)
 
 
 def validate_grade_rule(rule: dict[str, Any]) -> dict[str, Any]:

@@ -279,6 +279,36 @@ async def setup_topic_type(request: Request[Any, Any, Any], contest_id: FromPath
     return _back(f"/staff/contests/{contest_id}/setup", "saved")
 
 
+@post("/staff/contests/{contest_id:int}/setup/venues/{venue_id:int}/delete", include_in_schema=False)
+async def setup_venue_delete(request: Request[Any, Any, Any], contest_id: FromPath[int], venue_id: FromPath[int]
+                             ) -> Redirect:
+    """Delete a venue made by mistake (the page asks to confirm); refused while anything uses it."""
+    async with request.app.state.db.write() as session:
+        await _contest(session, contest_id)
+        try:
+            venue, disabled = await setup.delete_venue(session, contest_id, venue_id)
+        except setup.SetupError as exc:
+            raise _bad(exc, exc.code, exc.status_code) from exc
+        record(session, _me(request), "setup.venue_delete", contest_id=contest_id, target=f"venue:{venue_id}",
+               ip=client_ip(request), code=venue.code, name=venue.name, disabled_accounts=disabled)
+    return _back(f"/staff/contests/{contest_id}/setup", "deleted")
+
+
+@post("/staff/contests/{contest_id:int}/setup/topic-types/{topic_type_id:int}/delete", include_in_schema=False)
+async def setup_topic_type_delete(request: Request[Any, Any, Any], contest_id: FromPath[int],
+                                  topic_type_id: FromPath[int]) -> Redirect:
+    """Delete a topic type made by mistake, with its rubrics (the page asks to confirm); refused while in use."""
+    async with request.app.state.db.write() as session:
+        await _contest(session, contest_id)
+        try:
+            tt = await setup.delete_topic_type(session, contest_id, topic_type_id)
+        except setup.SetupError as exc:
+            raise _bad(exc, exc.code, exc.status_code) from exc
+        record(session, _me(request), "setup.topic_type_delete", contest_id=contest_id,
+               target=f"topic_type:{topic_type_id}", ip=client_ip(request), key=tt.key, name=tt.name_zh)
+    return _back(f"/staff/contests/{contest_id}/setup", "deleted")
+
+
 @post("/staff/contests/{contest_id:int}/setup/rubrics/{rubric_id:int}", include_in_schema=False)
 async def setup_rubric(request: Request[Any, Any, Any], contest_id: FromPath[int], rubric_id: FromPath[int]
                        ) -> Redirect:
@@ -1136,11 +1166,12 @@ async def export_run(request: Request[Any, Any, Any], contest_id: FromPath[int],
 
 HANDLERS = [
     create_contest_api, create_contest_page, contest_page, setup_page, setup_stages, setup_grade_rule, setup_venue,
-    setup_topic_type, setup_rubric, import_api, import_page, import_upload, import_commit, import_errors,
-    import_template, assign_page, assign_random, assign_entry, assign_panel, assign_reviewers, connectivity_api,
-    conflicts_page, conflicts_auto, conflicts_add, conflicts_delete, qr_page, qr_reviewers, qr_sheet, monitor_page,
-    monitor_api, resolve_help_api, grading_page, preview_api, preview_page, run_page, finalize_page, finalize_api,
-    review_page, review_api, verify_api, run_api, verify_page, export_run,
+    setup_topic_type, setup_venue_delete, setup_topic_type_delete, setup_rubric, import_api, import_page,
+    import_upload, import_commit, import_errors, import_template, assign_page, assign_random, assign_entry,
+    assign_panel, assign_reviewers, connectivity_api, conflicts_page, conflicts_auto, conflicts_add, conflicts_delete,
+    qr_page, qr_reviewers, qr_sheet, monitor_page, monitor_api, resolve_help_api, grading_page, preview_api,
+    preview_page, run_page, finalize_page, finalize_api, review_page, review_api, verify_api, run_api, verify_page,
+    export_run,
 ]
 
 __all__ = ["HANDLERS"]

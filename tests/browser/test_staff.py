@@ -90,6 +90,31 @@ def test_staff_main_flow(live_server: LiveServer, office: Any) -> None:
     assert "工作步骤" in page.content()
     screenshot(page, "staff-01-dashboard")
 
+    # A venue added by mistake is deleted again: the row's 删除 button asks first (dismissed: nothing happens), then
+    # deletes it; a venue with entries and judges is refused with the reason.
+    page.click("nav.tabs >> text=赛事设置")
+    page.fill("input[name=code][placeholder=V4]", "V9")
+    page.fill("input[name=name][placeholder='新分会场']", "误建分会场")
+    page.click("button:has-text('添加分会场')")
+    page.wait_for_url(re.compile(r"/setup\?msg=saved"))
+    row = page.locator("tr", has=page.locator("input[name=code][value=V9]"))
+    asked: list[str] = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    row.locator("button.danger").click()
+    assert asked and asked[0].startswith("删除分会场 V9"), asked
+    assert page.locator("input[name=code][value=V9]").count() == 1
+    page.once("dialog", lambda d: d.accept())
+    row.locator("button.danger").click()
+    page.wait_for_url(re.compile(r"/setup\?msg=deleted"))
+    assert page.locator("input[name=code][value=V9]").count() == 0
+    assert "已删除" in page.content()
+    v1 = page.locator("tr", has=page.locator("input[name=code][value=V1]"))
+    page.once("dialog", lambda d: d.accept())
+    v1.locator("button.danger").click()
+    page.wait_for_selector("p.error")
+    assert "请先在分配页把它们移到其他分会场" in page.content()
+    page.go_back()
+
     # Import three more entries from an ugly declaration-system export.
     page.click("nav.tabs >> text=导入")
     entries = _xlsx([

@@ -317,7 +317,7 @@ def test_the_api_keeps_its_english_json_errors(settings: Settings, demo: int, cl
 
 
 # ------------------------------------------------------------------------------------------------ coverage
-REFUSERS = {"SetupError", "AssignmentError", "Refusal", "_bad"}
+REFUSERS = {"SetupError", "SetupNotFound", "SetupInUse", "AssignmentError", "Refusal", "_bad"}
 # Functions whose argument (by position) names a field: the name is a catalog msgid shown inside a message.
 FIELD_ARGUMENT = {"Msgid": 0, "_int": 1, "_decimal": 1, "_float": 1, "_whole": 1, "nums": 1}
 
