@@ -48,12 +48,13 @@ the national profile is not pinned (2 workers, PostgreSQL and Redis share both c
     .venv/bin/python bench/contest_day.py --quick
     .venv/bin/python bench/contest_day.py --profile provincial
     .venv/bin/python bench/contest_day.py --profile national      # needs PostgreSQL and Redis (see --pg-url)
+    .venv/bin/python bench/contest_day.py --profile national --tempo 1   # the stress run: twice the national pace
     .venv/bin/python bench/contest_day.py --quick --json          # last line: one JSON object
-    .venv/bin/python bench/contest_day.py --profile national --tempo 3   # the schedule 3x slower (see --tempo)
 
 The profiles' schedule is compressed: an entry's turn (``presentation_s`` + ``scoring_s``) lasts seconds instead of
-a real ~21 minutes (``compression`` in the output). ``--tempo`` stretches it to find how much load the targets
-hold to; heartbeats, polls and pings keep their real intervals.
+a real ~21 minutes (``compression`` in the output): 1/180 for provincial, 1/90 for national (its profile's tempo 2,
+see ``PROFILES``). ``--tempo`` stretches it to find how much load the targets hold to; heartbeats, polls and pings keep
+their real intervals. ``machine_busy`` tells whether the machine itself was the limit.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
@@ -95,8 +97,13 @@ PROFILES: dict[str, dict[str, Any]] = {
     "provincial": {"venues": 40, "judges": 7, "viewers": 2000, "entries": 4, "backend": "sqlite", "workers": 1,
                    "presentation_s": 2.0, "scoring_s": 4.0, "stagger_s": 8.0, "board_process": False},
     "national": {"venues": 100, "judges": 9, "viewers": 5000, "entries": 3, "backend": "pg", "workers": 2,
-                 "presentation_s": 2.0, "scoring_s": 5.0, "stagger_s": 10.0, "board_process": True},
+                 "presentation_s": 2.0, "scoring_s": 5.0, "stagger_s": 10.0, "board_process": True, "tempo": 2.0},
 }
+"""``tempo`` (1 when absent; ``--tempo`` overrides it): the schedule stretched by this factor. The national day runs at
+tempo 2 since the fifteenth stop: an entry's turn is 1/90 of a real one, ~54 sheets and ~5 releases a second, six to
+seven times the peak of a real national day whose 100 venues all start at the same minute (bench/README.md,
+"Results after the fifteenth stop"). At tempo 1 (1/180) the day is a stress run: it keeps both cores of the
+benchmark machine saturated through its middle (``machine_busy``), so its p99s measure the queue, not the server."""
 """``board_process``: the public board's viewers in a process of their own (``--board-process`` /
 ``--no-board-process`` override it). On for the national day since the eleventh stop: its generator is not pinned,
 and in one process the bursts of reading 4,000 board sockets per release put 57–92 ms (p99) of the generator's own
@@ -1055,6 +1062,8 @@ async def run_day(base: str, ws_base: str, plan: ContestPlan, prof: dict[str, An
     if board is not None:
         await board.call("mark")
     t_day = time.monotonic()
+    busy = MachineBusy()
+    busy.start()
     cpu0, server0 = time.process_time(), tree_cpu_s(server_pid)
     by_tag = dict(consoles)
     await asyncio.gather(*(venue_day(day, base, v, host_tokens[n], tablets[n], v.entries, prof,
@@ -1072,6 +1081,7 @@ async def run_day(base: str, ws_base: str, plan: ContestPlan, prof: dict[str, An
     day_s = time.monotonic() - t_day
     generator_cpu = time.process_time() - cpu0
     server1 = tree_cpu_s(server_pid)
+    machine_busy = busy.stop()
     day.expected_receipts = expected
     stop.set()
     await lag_task
@@ -1098,7 +1108,7 @@ async def run_day(base: str, ws_base: str, plan: ContestPlan, prof: dict[str, An
                             "viewer_pongs": viewers.pongs + far["pongs"],
                             "generator_cpu_s": round(generator_cpu, 2),
                             "generator_cpu_share": round(generator_cpu / day_s, 3) if day_s else float("nan"),
-                            "generator_loop_lag": pct(lags)}
+                            "generator_loop_lag": pct(lags), "machine_busy": machine_busy}
     if board is not None:
         meta["board_loop_lag"] = far["loop_lag"]
     if server0 is not None and server1 is not None:
@@ -1108,6 +1118,53 @@ async def run_day(base: str, ws_base: str, plan: ContestPlan, prof: dict[str, An
 
 
 LAG_TICK_S = 0.01
+BUSY_TICK_S = 0.05
+SATURATED = 0.95
+
+
+class MachineBusy:
+    """How busy the whole machine is during the day: every ``BUSY_TICK_S`` the share of all cores' time that was not
+    idle since the last tick (``/proc/stat``; the server, PostgreSQL, Redis, this generator and anything else
+    running), read by a thread so that the generator's own backlog does not skew it. ``saturated_share``: the share
+    of ticks with at least ``SATURATED`` of the cores busy, when requests queue for a core whatever the server does.
+    Nothing on systems without ``/proc/stat``."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="machine-busy", daemon=True)
+
+    @staticmethod
+    def _times() -> tuple[int, int] | None:
+        try:
+            with open("/proc/stat") as f:
+                fields = [int(x) for x in f.readline().split()[1:8]]
+        except (OSError, ValueError):
+            return None
+        return sum(fields), fields[3] + fields[4]  # all, idle + iowait
+
+    def _run(self) -> None:
+        last = self._times()
+        while last is not None and not self._stop.wait(BUSY_TICK_S):
+            now = self._times()
+            if now is None:
+                return
+            total = now[0] - last[0]
+            if total > 0:
+                self.samples.append(1.0 - (now[1] - last[1]) / total)
+            last = now
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> dict[str, float] | None:
+        self._stop.set()
+        self._thread.join()
+        if not self.samples:
+            return None
+        n = len(self.samples)
+        return {"mean": round(sum(self.samples) / n, 3),
+                "saturated_share": round(sum(1 for x in self.samples if x >= SATURATED) / n, 3), "n": n}
 
 
 async def loop_lag(out: list[float], stop: asyncio.Event) -> None:
@@ -1269,8 +1326,9 @@ def day_profile(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     for key in ("venues", "judges", "viewers", "entries", "backend", "workers"):
         if getattr(args, key) is not None:
             prof[key] = getattr(args, key)
+    prof["tempo"] = args.tempo if args.tempo is not None else prof.get("tempo", 1.0)
     for key in ("presentation_s", "scoring_s", "stagger_s"):
-        prof[key] *= args.tempo
+        prof[key] *= prof["tempo"]
     prof["compression"] = round(REAL_CYCLE_S / (prof["presentation_s"] + prof["scoring_s"]))
     if args.board_process is not None:
         prof["board_process"] = args.board_process
@@ -1288,7 +1346,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     seed = args.seed
     out: dict[str, Any] = {"profile": name, "cores": os.cpu_count(), "seed": seed,
                            **{k: prof[k] for k in ("venues", "judges", "viewers", "entries", "backend", "workers")},
-                           "tempo": args.tempo, "compression": prof["compression"],
+                           "tempo": prof["tempo"], "compression": prof["compression"],
                            "board_process": prof["board_process"], "consoles": prof["consoles"],
                            "console_rereads_all": prof["console_rereads_all"]}
     log(f"contest day '{name}': {prof['venues']} venues x {prof['judges']} judges, {prof['entries']} entries per "
@@ -1355,7 +1413,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     })
     log(f"  day: {meta['day_s']} s, {day.http_requests} requests ({out['requests_per_s']} /s), {day.releases} "
         f"releases ({out['releases_per_s']} /s), {submit['n']} submissions ({out['submissions_per_s']} /s), "
-        f"{day.replays} replays, {day.edits} corrections; tempo x{args.tempo:g}: an entry's turn is "
+        f"{day.replays} replays, {day.edits} corrections; tempo x{prof['tempo']:g}: an entry's turn is "
         f"1/{out['compression']} of a real one")
     log(f"  submit latency      p50 {submit['p50_ms']} ms  p99 {submit['p99_ms']} ms  max {submit['max_ms']} ms "
         f"({submit['n']} submissions)")
@@ -1375,6 +1433,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                   if "server_cpu_s" in meta else "")
     log(f"  CPU during the day: generator {meta['generator_cpu_s']} s ({meta['generator_cpu_share']:.0%} of a core)"
         f"{server_cpu}")
+    if meta["machine_busy"] is not None:
+        mb = meta["machine_busy"]
+        log(f"  machine busy        {mb['mean']:.0%} of all cores on average; {mb['saturated_share']:.0%} of the day "
+            f"at >= {SATURATED:.0%} (saturated: requests queue for a core)")
     lag = meta["generator_loop_lag"]
     log(f"  generator loop lag  p50 {lag['p50_ms']} ms  p99 {lag['p99_ms']} ms  max {lag['max_ms']} ms (included in "
         "the latencies above)")
@@ -1436,10 +1498,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--judges", type=int)
     parser.add_argument("--viewers", type=int)
     parser.add_argument("--entries", type=int, help="entries per venue")
-    parser.add_argument("--tempo", type=float, default=1.0,
+    parser.add_argument("--tempo", type=float,
                         help="stretch the day: presentations, scoring windows and venue start times x this (2: "
                              "half the submissions and releases per second); heartbeats, polls and pings keep "
-                             "their real intervals")
+                             "their real intervals (default: the profile's, 2 for national, else 1)")
     parser.add_argument("--backend", choices=["sqlite", "pg"], help="override the profile's database")
     parser.add_argument("--workers", type=int, help="override the profile's server processes (pg only)")
     parser.add_argument("--board-process", action=argparse.BooleanOptionalAction, default=None,
@@ -1468,7 +1530,7 @@ def build_parser() -> argparse.ArgumentParser:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = build_parser()
     ns = p.parse_args(argv)
-    if not ns.tempo > 0:
+    if ns.tempo is not None and not ns.tempo > 0:
         p.error("--tempo must be a positive number")
     return ns
 

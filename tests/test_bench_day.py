@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import make_url
 
-from bench.contest_day import PROFILES, REAL_CYCLE_S, day_profile, parse_args, scratch_database
+from bench.contest_day import (
+    BUSY_TICK_S,
+    PROFILES,
+    REAL_CYCLE_S,
+    MachineBusy,
+    day_profile,
+    parse_args,
+    scratch_database,
+)
 
 
 @pytest.mark.parametrize("url", [
@@ -31,6 +39,33 @@ def test_tempo_stretches_the_schedule_only() -> None:
     _, same = day_profile(parse_args(["--profile", "national"]))
     assert same["compression"] > prof["compression"]
     assert PROFILES["national"] == base  # the table itself is not changed
+
+
+def test_each_profile_has_its_own_tempo_and_the_command_line_overrides_it() -> None:
+    base = PROFILES["national"]
+    _, national = day_profile(parse_args(["--profile", "national"]))
+    assert national["tempo"] == 2.0 and national["compression"] == 90  # an entry's turn: 1/90 of a real one
+    assert national["scoring_s"] == pytest.approx(2.0 * base["scoring_s"])
+    _, stress = day_profile(parse_args(["--profile", "national", "--tempo", "1"]))
+    assert stress["tempo"] == 1.0 and stress["compression"] == 180
+    for args in (["--profile", "provincial"], ["--quick"]):
+        assert day_profile(parse_args(args))[1]["tempo"] == 1.0
+
+
+def test_machine_busy_reads_the_whole_machine() -> None:
+    import os
+    import time
+
+    if not os.path.exists("/proc/stat"):
+        pytest.skip("no /proc/stat on this system")
+    busy = MachineBusy()
+    busy.start()
+    end = time.monotonic() + 6 * BUSY_TICK_S
+    while time.monotonic() < end:  # keep one core busy
+        pass
+    out = busy.stop()
+    assert out is not None and out["n"] >= 3
+    assert 0.0 <= out["saturated_share"] <= 1.0 and 0.0 < out["mean"] <= 1.0
 
 
 @pytest.mark.parametrize("tempo", ["0", "-1", "nan"])
