@@ -52,7 +52,7 @@ the national profile is not pinned (2 workers, PostgreSQL and Redis share both c
     .venv/bin/python bench/contest_day.py --quick --json          # last line: one JSON object
 
 The profiles' schedule is compressed: an entry's turn (``presentation_s`` + ``scoring_s``) lasts seconds instead of
-a real ~21 minutes (``compression`` in the output): 1/180 for provincial, 1/90 for national (its profile's tempo 2,
+a real ~21 minutes (``compression`` in the output): 1/210 for provincial, 1/90 for national (its profile's tempo 2,
 see ``PROFILES``). ``--tempo`` stretches it to find how much load the targets hold to; heartbeats, polls and pings keep
 their real intervals. ``machine_busy`` tells whether the machine itself was the limit.
 """
@@ -99,11 +99,12 @@ PROFILES: dict[str, dict[str, Any]] = {
     "national": {"venues": 100, "judges": 9, "viewers": 5000, "entries": 3, "backend": "pg", "workers": 2,
                  "presentation_s": 2.0, "scoring_s": 5.0, "stagger_s": 10.0, "board_process": True, "tempo": 2.0},
 }
-"""``tempo`` (1 when absent; ``--tempo`` overrides it): the schedule stretched by this factor. The national day runs at
-tempo 2 since the fifteenth stop: an entry's turn is 1/90 of a real one, ~54 sheets and ~5 releases a second, six to
-seven times the peak of a real national day whose 100 venues all start at the same minute (bench/README.md,
-"Results after the fifteenth stop"). At tempo 1 (1/180) the day is a stress run: it keeps both cores of the
-benchmark machine saturated through its middle (``machine_busy``), so its p99s measure the queue, not the server."""
+"""``tempo`` (1 when absent; ``--tempo`` overrides it): the schedule stretched by this factor. The national day runs
+at tempo 2 since the fifteenth stop: an entry's turn is 1/90 of a real one; 2,700 sheets (~44 a second; ~54
+submissions with replays and corrections) and ~5 releases a second, about six times the peak of a real national day
+whose 100 venues all start at the same minute (bench/README.md, "Results after the fifteenth stop"). At tempo 1
+(1/180) the day is a stress run: it keeps both cores of the benchmark machine saturated through its middle
+(``machine_busy``), so its p99s measure the queue for a core."""
 """``board_process``: the public board's viewers in a process of their own (``--board-process`` /
 ``--no-board-process`` override it). On for the national day since the eleventh stop: its generator is not pinned,
 and in one process the bursts of reading 4,000 board sockets per release put 57–92 ms (p99) of the generator's own
@@ -1118,16 +1119,17 @@ async def run_day(base: str, ws_base: str, plan: ContestPlan, prof: dict[str, An
 
 
 LAG_TICK_S = 0.01
-BUSY_TICK_S = 0.05
+BUSY_TICK_S = 0.25
 SATURATED = 0.95
 
 
 class MachineBusy:
     """How busy the whole machine is during the day: every ``BUSY_TICK_S`` the share of all cores' time that was not
     idle since the last tick (``/proc/stat``; the server, PostgreSQL, Redis, this generator and anything else
-    running), read by a thread so that the generator's own backlog does not skew it. ``saturated_share``: the share
-    of ticks with at least ``SATURATED`` of the cores busy, when requests queue for a core whatever the server does.
-    Nothing on systems without ``/proc/stat``."""
+    running; time a virtual machine's host took for others, *steal*, counts as busy: the cores were not ours), read
+    by a thread so that the generator's own backlog does not skew it. ``saturated_share``: the share of ticks with at
+    least ``SATURATED`` of the cores busy, when requests queue for a core whatever the server does. A tick spans 25
+    clock ticks per core (USER_HZ 100), fine enough for a 95 % threshold. Nothing without ``/proc/stat``."""
 
     def __init__(self) -> None:
         self.samples: list[float] = []
@@ -1138,7 +1140,8 @@ class MachineBusy:
     def _times() -> tuple[int, int] | None:
         try:
             with open("/proc/stat") as f:
-                fields = [int(x) for x in f.readline().split()[1:8]]
+                # user nice system idle iowait irq softirq steal (guest time is already in user)
+                fields = [int(x) for x in f.readline().split()[1:9]]
         except (OSError, ValueError):
             return None
         return sum(fields), fields[3] + fields[4]  # all, idle + iowait
@@ -1500,8 +1503,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--entries", type=int, help="entries per venue")
     parser.add_argument("--tempo", type=float,
                         help="stretch the day: presentations, scoring windows and venue start times x this (2: "
-                             "half the submissions and releases per second); heartbeats, polls and pings keep "
-                             "their real intervals (default: the profile's, 2 for national, else 1)")
+                             "half the submissions and releases per second of tempo 1); heartbeats, polls and pings "
+                             "keep their real intervals (default: the profile's, 2 for national, else 1)")
     parser.add_argument("--backend", choices=["sqlite", "pg"], help="override the profile's database")
     parser.add_argument("--workers", type=int, help="override the profile's server processes (pg only)")
     parser.add_argument("--board-process", action=argparse.BooleanOptionalAction, default=None,

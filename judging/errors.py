@@ -21,6 +21,7 @@ from litestar.exceptions import (
 )
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import IntegrityError
 
 from judging.db.engine import unavailable
 from judging.observability import loggable_path
@@ -143,6 +144,14 @@ def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     text = str(getattr(exc, "orig", exc)).lower()
     if "out of" in text and "range" in text:
         return out_of_range_handler(request, exc)
+    if isinstance(exc, IntegrityError) and "foreign key" in text:
+        # What the request refers to was deleted meanwhile (e.g. a venue deleted in set-up while an import or an
+        # assignment naming it was in flight, on PostgreSQL): the transaction rolled back; nothing changed.
+        return Response(
+            error_body("conflict", "Something this request refers to was changed or deleted meanwhile; nothing was "
+                       "saved. Reload the page and try again.", status_code=409),
+            status_code=409, media_type=MediaType.JSON,
+        )
     if "0x00" in text or "null character" in text:
         # PostgreSQL refuses NUL in text (SQLite stores it): the request's fault, and the transaction rolled back.
         return Response(

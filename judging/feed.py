@@ -133,8 +133,11 @@ class Topology:
             select(Contest.id, Contest.created_at))).all()}
 
     async def ensure(self, session: AsyncSession, venue_id: int | None, contest_id: int | None) -> None:
-        if (venue_id is not None and venue_id not in self.contest_of) or (
-                contest_id is not None and contest_id not in self.stamp_of):
+        """Refresh on a venue or contest not seen yet, or a venue now in another contest: SQLite gives a deleted
+        venue's id to the next venue created (staff may delete one made by mistake, ``judging.staff.setup``)."""
+        cached = self.contest_of.get(venue_id) if venue_id is not None else None
+        if (venue_id is not None and cached is None) or (contest_id is not None and (
+                contest_id not in self.stamp_of or (cached is not None and cached != contest_id))):
             await self.refresh(session)
 
     def routes(self, contest_id: int | None, venue_id: int | None, data: EventData) -> list[tuple[str, str]]:

@@ -60,12 +60,32 @@ def test_machine_busy_reads_the_whole_machine() -> None:
         pytest.skip("no /proc/stat on this system")
     busy = MachineBusy()
     busy.start()
-    end = time.monotonic() + 6 * BUSY_TICK_S
-    while time.monotonic() < end:  # keep one core busy
+    deadline = time.monotonic() + 20 * BUSY_TICK_S
+    while len(busy.samples) < 3 and time.monotonic() < deadline:  # keep one core busy
         pass
     out = busy.stop()
     assert out is not None and out["n"] >= 3
     assert 0.0 <= out["saturated_share"] <= 1.0 and 0.0 < out["mean"] <= 1.0
+
+
+def test_machine_busy_counts_idle_and_iowait_as_idle_and_steal_as_busy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scripted /proc/stat counters (user nice system idle iowait irq softirq steal): 4 cores' ticks per step."""
+    steps = iter([
+        [0, 0, 0, 0, 0, 0, 0, 0],
+        [100, 0, 0, 0, 0, 0, 0, 0],     # all busy (user)
+        [100, 0, 0, 50, 50, 0, 0, 0],   # all idle (idle + iowait)
+        [150, 0, 20, 50, 60, 0, 0, 20],  # 90 of 100 busy: 50 user, 20 system, 20 stolen; 10 iowait
+    ])
+    samples = [next(steps) for _ in range(4)]
+    feed = iter((sum(v), v[3] + v[4]) for v in samples)
+    monkeypatch.setattr(MachineBusy, "_times", staticmethod(lambda: next(feed, None)))
+    monkeypatch.setattr("bench.contest_day.BUSY_TICK_S", 0.001)
+    busy = MachineBusy()
+    busy.start()
+    busy._thread.join(timeout=5)  # it ends when the counters run out
+    assert busy.samples == pytest.approx([1.0, 0.0, 0.9])
+    out = busy.stop()
+    assert out == {"mean": pytest.approx(0.633, abs=1e-3), "saturated_share": pytest.approx(0.333, abs=1e-3), "n": 3}
 
 
 @pytest.mark.parametrize("tempo", ["0", "-1", "nan"])

@@ -262,9 +262,11 @@ async def delete_venue(session: AsyncSession, contest_id: int, venue_id: int) ->
     return venue, disabled
 
 
-async def delete_topic_type(session: AsyncSession, contest_id: int, topic_type_id: int) -> TopicType:
+async def delete_topic_type(session: AsyncSession, contest_id: int, topic_type_id: int
+                            ) -> tuple[TopicType, list[dict[str, Any]]]:
     """Delete a topic type made by mistake, with its rubrics and their items, only while no entry has it and no score
-    sheet was started against one of its rubrics (a frozen rubric counts as scored)."""
+    sheet was started against one of its rubrics (a frozen rubric counts as scored). Returns the topic type and its
+    rubrics as they were (name, stage and items: for the audit log, as they may have been edited by hand)."""
     tt = (await session.execute(select(TopicType).where(TopicType.id == topic_type_id).with_for_update())
           ).scalar_one_or_none()
     if tt is None or tt.contest_id != contest_id:
@@ -279,11 +281,17 @@ async def delete_topic_type(session: AsyncSession, contest_id: int, topic_type_i
     if scored or frozen:
         raise SetupInUse("topic type {key} has been scored against its rubrics, and those scores are kept: it cannot "
                          "be deleted", key=tt.key)
+    rubrics = [
+        {"name": r.name, "stage_id": r.stage_id,
+         "items": [[i.key, i.label_zh, i.label_en, str(i.max_points), str(i.step)] for i in r.items]}
+        for r in (await session.execute(select(Rubric).options(selectinload(Rubric.items))
+                                        .where(Rubric.topic_type_id == topic_type_id).order_by(Rubric.id))).scalars()
+    ]
     await session.execute(delete(RubricItem).where(RubricItem.rubric_id.in_(rubric_ids)))
     await session.execute(delete(Rubric).where(Rubric.topic_type_id == topic_type_id))
     await session.execute(delete(TopicType).where(TopicType.id == topic_type_id))
     await session.flush()
-    return tt
+    return tt, rubrics
 
 
 async def _count(session: AsyncSession, column: Any, *where: Any) -> int:

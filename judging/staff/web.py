@@ -290,7 +290,10 @@ async def setup_venue_delete(request: Request[Any, Any, Any], contest_id: FromPa
         except setup.SetupError as exc:
             raise _bad(exc, exc.code, exc.status_code) from exc
         record(session, _me(request), "setup.venue_delete", contest_id=contest_id, target=f"venue:{venue_id}",
-               ip=client_ip(request), code=venue.code, name=venue.name, disabled_accounts=disabled)
+               ip=client_ip(request), code=venue.code, name=venue.name, location=venue.location,
+               starts_at=venue.starts_at.isoformat() if venue.starts_at else None,
+               presentation_minutes=venue.presentation_minutes, qa_minutes=venue.qa_minutes,
+               position=venue.position, disabled_accounts=disabled)
     return _back(f"/staff/contests/{contest_id}/setup", "deleted")
 
 
@@ -301,11 +304,12 @@ async def setup_topic_type_delete(request: Request[Any, Any, Any], contest_id: F
     async with request.app.state.db.write() as session:
         await _contest(session, contest_id)
         try:
-            tt = await setup.delete_topic_type(session, contest_id, topic_type_id)
+            tt, rubrics = await setup.delete_topic_type(session, contest_id, topic_type_id)
         except setup.SetupError as exc:
             raise _bad(exc, exc.code, exc.status_code) from exc
         record(session, _me(request), "setup.topic_type_delete", contest_id=contest_id,
-               target=f"topic_type:{topic_type_id}", ip=client_ip(request), key=tt.key, name=tt.name_zh)
+               target=f"topic_type:{topic_type_id}", ip=client_ip(request), key=tt.key, name=tt.name_zh,
+               name_en=tt.name_en, rubrics=rubrics)
     return _back(f"/staff/contests/{contest_id}/setup", "deleted")
 
 

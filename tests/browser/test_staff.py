@@ -102,7 +102,8 @@ def test_staff_main_flow(live_server: LiveServer, office: Any) -> None:
     page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
     row.locator("button.danger").click()
     assert asked and asked[0].startswith("删除分会场 V9"), asked
-    assert page.locator("input[name=code][value=V9]").count() == 1
+    page.wait_for_timeout(500)  # a submitted form would have navigated by now
+    assert page.url.endswith("/setup?msg=saved") and page.locator("input[name=code][value=V9]").count() == 1
     page.once("dialog", lambda d: d.accept())
     row.locator("button.danger").click()
     page.wait_for_url(re.compile(r"/setup\?msg=deleted"))

@@ -134,3 +134,28 @@ def test_nul_character_in_text_is_a_bad_request_on_every_backend(client: TestCli
     r = client.post("/api/auth/login", json={"username": "\u0000", "password": "x"})
     assert r.status_code in (400, 401), r.text
     assert r.json()["error"]["code"] in ("invalid_request", "bad_credentials")
+
+
+def test_a_foreign_key_violation_is_a_conflict_not_a_500(settings: Any) -> None:
+    """A row the request refers to was deleted meanwhile (a venue deleted in set-up while an assignment naming it was
+    in flight, on PostgreSQL): the database refuses the foreign key; the answer is 409, never a 500."""
+    from litestar import Litestar, get
+    from litestar.testing import TestClient as Client
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError, IntegrityError
+
+    from judging.errors import database_error_handler
+    from tests.conftest import run_db
+
+    with pytest.raises(IntegrityError) as refused:  # the real error of this backend
+        run_db(settings, lambda s: s.execute(text(
+            "INSERT INTO panel_member (venue_id, person_id, is_chief) VALUES (987654, 987654, false)")))
+
+    @get("/raise")
+    async def raising() -> None:
+        raise refused.value
+
+    with Client(Litestar([raising], exception_handlers={DBAPIError: database_error_handler})) as c:
+        r = c.get("/raise")
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["code"] == "conflict"

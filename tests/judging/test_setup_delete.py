@@ -128,6 +128,7 @@ def test_an_unused_venue_is_deleted_and_its_host_and_screen_logins_stop_working(
     [row] = _audit(settings, "setup.venue_delete")
     assert row.target == f"venue:{vid}" and row.contest_id == demo
     assert row.detail["code"] == "V4" and row.detail["name"] == "V4厅"
+    assert {"location", "starts_at", "presentation_minutes", "qa_minutes", "position"} <= set(row.detail)
     assert sorted(row.detail["disabled_accounts"]) == sorted(logins.values())
 
     # A venue added after a deletion goes last: after V5, not onto V5's place (the count of venues).
@@ -271,6 +272,9 @@ def test_an_unused_topic_type_is_deleted_with_its_rubrics(settings: Settings, de
     assert after["items"] == [i for i in before["items"] if i[1] not in mine]  # the other rubrics keep their items
     [row] = _audit(settings, "setup.topic_type_delete")
     assert row.target == f"topic_type:{tt}" and row.contest_id == demo and row.detail["key"] == "delivery"
+    # the rubrics as they were, for the record (they may have been edited by hand)
+    assert len(row.detail["rubrics"]) == 2 and all(r["items"] for r in row.detail["rubrics"])
+    assert sum(len(r["items"]) for r in row.detail["rubrics"]) == len([i for i in before["items"] if i[1] in mine])
 
 
 def test_a_topic_type_of_entries_is_refused(settings: Settings, demo: int, client: Any) -> None:
@@ -344,3 +348,25 @@ def test_a_venue_or_topic_type_of_another_contest_is_not_found(settings: Setting
         assert _message(r) == zh
     assert client.post(f"/staff/contests/987654/setup/venues/{vid}/delete").status_code == 404
     assert _snapshot(settings) == before
+
+
+def test_a_venue_id_given_again_routes_to_its_new_contest(settings: Settings, demo: int, client: Any) -> None:
+    """SQLite gives a deleted venue's id to the next venue created. The live feed's cached topology (venue -> contest)
+    must follow it to its new contest, or its events would go out on the old contest's channels."""
+    from judging.feed import Topology
+
+    make_staff(settings)
+    staff_login(client)
+    other = client.post("/api/staff/contests", json={"name": "另一赛事", "year": 2026}).json()["id"]
+    vid = _add_venue(settings, client, demo, "V9")
+    topology = Topology()
+    run_db(settings, topology.refresh)
+    assert topology.contest_of[vid] == demo
+    r = client.post(f"/staff/contests/{demo}/setup/venues/{vid}/delete", follow_redirects=False)
+    assert r.status_code in (302, 303), r.text
+    new = _add_venue(settings, client, other, "W1")
+    if settings.is_sqlite:
+        assert new == vid  # the id is given again: the case this test is about
+    run_db(settings, lambda s: topology.ensure(s, new, other))
+    assert topology.contest_of[new] == other
+    assert new in topology.venues_of[other] and vid not in topology.venues_of.get(demo, [])
