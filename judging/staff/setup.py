@@ -8,7 +8,7 @@ import math
 import re
 from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +35,8 @@ from judging.errors import Msgid, Refusal
 from judging.events import ensure_counter
 from judging.presets import DEFAULT_GRADE_RULE, STAGES, TOPIC_TYPES, TopicPreset
 from judging.staff.assignment import VENUE_ACCOUNTS, ensure_venue_accounts
+
+M = TypeVar("M", Venue, TopicType)
 
 
 class SetupError(Refusal):
@@ -227,9 +229,7 @@ async def delete_venue(session: AsyncSession, contest_id: int, venue_id: int) ->
     Its role grants go with it; its host and screen accounts, left with no role, are disabled and their login links
     and sessions revoked, so the printed cards stop working. The other venues keep their positions. Returns the
     deleted venue and the ids of the accounts disabled."""
-    venue = (await session.execute(select(Venue).where(Venue.id == venue_id).with_for_update())).scalar_one_or_none()
-    if venue is None or venue.contest_id != contest_id:
-        raise SetupNotFound("no such venue")
+    venue = await _locked_of_contest(session, Venue, venue_id, contest_id, "no such venue")
     entries = await _count(session, Entry.id, Entry.venue_id == venue_id)
     if entries:
         raise SetupInUse("venue {code} still has entries assigned ({n}): move them to another venue on the "
@@ -267,10 +267,7 @@ async def delete_topic_type(session: AsyncSession, contest_id: int, topic_type_i
     """Delete a topic type made by mistake, with its rubrics and their items, only while no entry has it and no score
     sheet was started against one of its rubrics (a frozen rubric counts as scored). Returns the topic type and its
     rubrics as they were (name, stage and items: for the audit log, as they may have been edited by hand)."""
-    tt = (await session.execute(select(TopicType).where(TopicType.id == topic_type_id).with_for_update())
-          ).scalar_one_or_none()
-    if tt is None or tt.contest_id != contest_id:
-        raise SetupNotFound("no such topic type")
+    tt = await _locked_of_contest(session, TopicType, topic_type_id, contest_id, "no such topic type")
     entries = await _count(session, Entry.id, Entry.topic_type_id == topic_type_id)
     if entries:
         raise SetupInUse("topic type {key} is still the topic type of entries ({n}): import them again with the "
@@ -292,6 +289,14 @@ async def delete_topic_type(session: AsyncSession, contest_id: int, topic_type_i
     await session.execute(delete(TopicType).where(TopicType.id == topic_type_id))
     await session.flush()
     return tt, rubrics
+
+
+async def _locked_of_contest(session: AsyncSession, model: type[M], row_id: int, contest_id: int, missing: str) -> M:
+    """The row, locked against concurrent use (a foreign-key insert waits, then fails), if it is this contest's."""
+    row = (await session.execute(select(model).where(model.id == row_id).with_for_update())).scalar_one_or_none()
+    if row is None or row.contest_id != contest_id:
+        raise SetupNotFound(missing)
+    return row
 
 
 async def _count(session: AsyncSession, column: Any, *where: Any) -> int:
